@@ -1,0 +1,68 @@
+/** `/v2/datasets`: clio's dataset metadata. */
+import { z } from "zod";
+import { arrayPages, pageQueryShape, sendList } from "../http/paging.js";
+import { defineGroup, route } from "../http/route.js";
+import { datasetId, queryBool } from "../schemas/common.js";
+import {
+  datasetsDeleteBodySchema,
+  datasetsPostBodySchema,
+  datasetsResponseSchema,
+  storedDatasetSchema,
+} from "../schemas/datasets.js";
+import { deleteDatasets, readableDatasets, readDataset, writeDatasets } from "../services/datasets.js";
+
+const templatesQuery = z.strictObject({ templates: queryBool.optional() });
+
+export const datasetsApi = defineGroup({
+  name: "datasets",
+  mounts: ["/v2/datasets"],
+  routes: [
+    route({
+      method: "get",
+      path: "/",
+      summary: "The datasets the caller can read, by id",
+      description: "`{tag}` and `{uuid}` are filled in from each dataset unless `templates=true`. Pageable.",
+      query: z.strictObject({ templates: queryBool.optional(), ...pageQueryShape }),
+      response: datasetsResponseSchema,
+      async handler({ res, deps, user, query }) {
+        const items = await readableDatasets(deps, user, query.templates ?? false);
+        await sendList(res, { shape: "object", read: arrayPages(items), limit: query.limit, cursor: query.cursor });
+      },
+    }),
+    route({
+      method: "get",
+      path: "/:dataset",
+      summary: "One dataset",
+      params: z.object({ dataset: datasetId }),
+      query: templatesQuery,
+      response: storedDatasetSchema,
+      handler: ({ deps, user, params, query }) => readDataset(deps, user, params.dataset, query.templates ?? false),
+    }),
+    route({
+      method: "post",
+      path: "/",
+      alsoPut: true,
+      summary: "Create or replace datasets",
+      description:
+        "Body `{datasetId: dataset}`. Admins write any dataset; dataset admins replace their own. " +
+        "A tag older than the stored one is refused with 409. All or nothing.",
+      body: datasetsPostBodySchema,
+      response: z.null(),
+      async handler({ deps, user, body }) {
+        await writeDatasets(deps, user, body);
+        return null;
+      },
+    }),
+    route({
+      method: "delete",
+      path: "/",
+      summary: "Delete datasets (admins)",
+      body: datasetsDeleteBodySchema,
+      response: z.object({ deleted: z.array(z.string()) }),
+      async handler({ deps, body, require }) {
+        await require("is_admin");
+        return { deleted: await deleteDatasets(deps, body) };
+      },
+    }),
+  ],
+});

@@ -1,0 +1,52 @@
+/** `/v2/users`: user administration for global admins. */
+import { z } from "zod";
+import { firestorePages, pageQueryShape, sendList } from "../http/paging.js";
+import { defineGroup, route } from "../http/route.js";
+import { userSchema, usersDeleteBodySchema, usersUpdateBodySchema } from "../schemas/users.js";
+import { deleteUsers, updateUsers } from "../services/users.js";
+import { USERS } from "../store/users.js";
+
+export const usersApi = defineGroup({
+  name: "users",
+  mounts: ["/v2/users"],
+  routes: [
+    route({
+      method: "get",
+      path: "/",
+      summary: "Every user, by email (admins). Pageable.",
+      query: z.strictObject(pageQueryShape),
+      response: z.record(z.string(), userSchema),
+      async handler({ res, deps, query, require }) {
+        await require("is_admin");
+        const read = firestorePages(deps.db.collection(USERS), (id, data) => ({ key: id, value: deps.users.fromDoc(id, data) }));
+        await sendList(res, { shape: "object", read, limit: query.limit, cursor: query.cursor });
+      },
+    }),
+    route({
+      method: "post",
+      path: "/",
+      alsoPut: true,
+      summary: "Set users' roles and, when sent, groups, name, org and disabled (admins)",
+      description: "Body `{email: {global_roles, datasets, groups?, name?, org?, disabled?}}`. Fields not sent are kept.",
+      body: usersUpdateBodySchema,
+      response: z.null(),
+      async handler({ deps, body, require }) {
+        await require("is_admin");
+        await updateUsers(deps, body);
+        return null;
+      },
+    }),
+    route({
+      method: "delete",
+      path: "/",
+      summary: "Delete users (admins)",
+      body: usersDeleteBodySchema,
+      response: z.null(),
+      async handler({ deps, body, require }) {
+        await require("is_admin");
+        await deleteUsers(deps, body);
+        return null;
+      },
+    }),
+  ],
+});

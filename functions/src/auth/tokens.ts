@@ -1,0 +1,147 @@
+/**
+ * Bearer-token verification for the three kinds the API accepts, and API-token issuance.
+ *
+ * The token's unverified `iss` only chooses the verifier; each verifier then checks signature,
+ * algorithm, issuer and expiry itself, so a token cannot pick a weaker check (alg "none", an
+ * RS256 token re-signed with HS256 using the public key, a forged issuer all fail somewhere).
+ */
+import { OAuth2Client } from "google-auth-library";
+import { decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT, type JWTPayload } from "jose";
+import type { Config } from "../config.js";
+import { unauthenticated, unavailable } from "../errors.js";
+import { firebaseAuth } from "../store/firebase.js";
+import { TtlCache } from "../store/cache.js";
+import type { TokenStateStore } from "../store/token-state.js";
+
+export type TokenKind = "api" | "google" | "firebase";
+
+export interface Principal {
+  email: string;
+  kind: TokenKind;
+  /** The verified claims; for Google tokens these become `google_idinfo`. */
+  claims: Record<string, unknown>;
+  /** Expiry, seconds since the epoch. */
+  exp: number;
+}
+
+const GOOGLE_ISSUERS = ["accounts.google.com", "https://accounts.google.com"];
+const FIREBASE_ISSUER_PREFIX = "https://securetoken.google.com/";
+/** Google claims copied into API tokens (clio-store's whitelist); never `aud`. */
+export const PROFILE_CLAIMS = ["hd", "email_verified", "name", "picture", "given_name", "family_name", "locale"];
+const MAX_TOKEN_LENGTH = 8192;
+
+export class TokenVerifier {
+  private readonly verified = new TtlCache<string, Principal>(3600_000, 20_000);
+  private google: OAuth2Client | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly tokenState: TokenStateStore,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async verify(token: string): Promise<Principal> {
+    if (token.length > MAX_TOKEN_LENGTH) throw unauthenticated();
+    let principal = this.verified.get(token);
+    if (!principal) {
+      principal = await this.verifyUncached(token);
+      this.verified.set(token, principal, principal.exp * 1000);
+    }
+    if (principal.kind === "api") await this.checkNotRevoked(principal);
+    return principal;
+  }
+
+  private async verifyUncached(token: string): Promise<Principal> {
+    let issuer: unknown;
+    try {
+      decodeProtectedHeader(token);
+      issuer = decodeJwt(token).iss;
+    } catch {
+      throw unauthenticated();
+    }
+    if (typeof issuer === "string" && GOOGLE_ISSUERS.includes(issuer)) return this.verifyGoogle(token);
+    if (typeof issuer === "string" && issuer.startsWith(FIREBASE_ISSUER_PREFIX)) return this.verifyFirebase(token);
+    return this.verifyApiToken(token);
+  }
+
+  private async verifyApiToken(token: string): Promise<Principal> {
+    if (!this.config.tokenSecret) throw unauthenticated();
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, secretKey(this.config.tokenSecret), {
+        algorithms: ["HS256"],
+        issuer: this.config.tokenIssuer,
+        requiredClaims: ["exp", "email"],
+        currentDate: new Date(this.now()),
+      }));
+    } catch {
+      throw unauthenticated();
+    }
+    if (typeof payload.email !== "string" || !payload.email) throw unauthenticated();
+    // clio-store did not lower-case API-token emails; we do, so one person is one user.
+    return { email: payload.email.toLowerCase(), kind: "api", claims: payload, exp: payload.exp ?? 0 };
+  }
+
+  private async verifyGoogle(token: string): Promise<Principal> {
+    if (decodeProtectedHeader(token).alg !== "RS256") throw unauthenticated();
+    this.google ??= new OAuth2Client({ endpoints: { oauth2FederatedSignonPemCertsUrl: this.config.googleCertsUrl } });
+    const audience = this.config.googleAudiences.length > 0 ? this.config.googleAudiences : undefined;
+    let claims: Record<string, unknown>;
+    try {
+      const ticket = await this.google.verifyIdToken({ idToken: token, audience });
+      claims = { ...ticket.getPayload() };
+    } catch {
+      throw unauthenticated();
+    }
+    return principalFromVerifiedClaims(claims, "google");
+  }
+
+  private async verifyFirebase(token: string): Promise<Principal> {
+    let claims: Record<string, unknown>;
+    try {
+      claims = { ...(await firebaseAuth().verifyIdToken(token, true)) };
+    } catch {
+      throw unauthenticated();
+    }
+    return principalFromVerifiedClaims(claims, "firebase");
+  }
+
+  private async checkNotRevoked(principal: Principal): Promise<void> {
+    const gen = typeof principal.claims.gen === "number" ? principal.claims.gen : 0;
+    if (gen < (await this.tokenState.generation(principal.email))) throw unauthenticated("Token has been revoked");
+  }
+
+  /** Issues an API token for `principal` (clio's FlyEM token): a compact HS256 JWT. */
+  async issue(principal: Principal): Promise<string> {
+    if (!this.config.tokenSecret) throw unavailable("API tokens are not configured on this server (FLYEM_SECRET)");
+    const iat = Math.floor(this.now() / 1000);
+    const profile: Record<string, unknown> = {};
+    for (const claim of PROFILE_CLAIMS) if (principal.claims[claim] !== undefined) profile[claim] = principal.claims[claim];
+    return new SignJWT({ ...profile, email: principal.email, gen: await this.tokenState.generation(principal.email) })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setIssuer(this.config.tokenIssuer)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + this.config.tokenLifetimeSeconds)
+      .sign(secretKey(this.config.tokenSecret));
+  }
+
+  forget(): void {
+    this.verified.clear();
+  }
+}
+
+function principalFromVerifiedClaims(claims: Record<string, unknown>, kind: TokenKind): Principal {
+  if (typeof claims.email !== "string" || !claims.email) throw unauthenticated("The token carries no email");
+  if (claims.email_verified !== true) throw unauthenticated("The token's email is not verified");
+  return { email: claims.email.toLowerCase(), kind, claims, exp: typeof claims.exp === "number" ? claims.exp : 0 };
+}
+
+function secretKey(secret: string): Uint8Array {
+  return new TextEncoder().encode(secret);
+}
+
+/** The token in `Authorization: Bearer <token>`, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
+  return match?.[1];
+}

@@ -1,0 +1,38 @@
+/**
+ * Structured logging through one module. Callers pass a message and plain fields; tokens,
+ * Authorization headers and request bodies are never logged, and `redact` masks any field whose
+ * name looks secret in case one slips into a structured object.
+ */
+import { logger as functionsLogger } from "firebase-functions";
+
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+const SECRET_KEY = /authorization|token|secret|password|private_key|cookie/i;
+
+export function redact(fields: LogFields = {}): LogFields {
+  const out: LogFields = {};
+  for (const [key, value] of Object.entries(fields)) out[key] = SECRET_KEY.test(key) ? "[redacted]" : value;
+  return out;
+}
+
+/** The Cloud Logging-aware logger of firebase-functions, with redaction. */
+export const cloudLogger: Logger = {
+  info: (message, fields) => functionsLogger.info(message, redact(fields)),
+  warn: (message, fields) => functionsLogger.warn(message, redact(fields)),
+  error: (message, fields) => functionsLogger.error(message, redact(fields)),
+};
+
+/** A logger bound to one request, so every line carries its id. */
+export function withFields(base: Logger, bound: LogFields): Logger {
+  return {
+    info: (message, fields) => base.info(message, { ...bound, ...fields }),
+    warn: (message, fields) => base.warn(message, { ...bound, ...fields }),
+    error: (message, fields) => base.error(message, { ...bound, ...fields }),
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Datasets: listing and reading with clio's `{tag}`/`{uuid}` templating, creating and updating
+ * with a version guard, deleting.
+ */
+import { ApiError, conflict, forbidden, notFound } from "../errors.js";
+import type { Deps } from "../http/deps.js";
+import { allows } from "../auth/permissions.js";
+import type { Dataset, StoredDataset } from "../schemas/datasets.js";
+import type { User } from "../schemas/users.js";
+import { DATASETS } from "../store/datasets.js";
+
+/** Firestore's document limit, less room for field names and overhead. */
+export const MAX_DOCUMENT_BYTES = 1_000_000;
+
+const collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
+
+/** Compares version tags as versions: v0.10 is newer than v0.9 (clio compared strings). */
+export function compareVersions(a: string, b: string): number {
+  return collator.compare(a, b);
+}
+
+/** Replaces `{tag}` and `{uuid}` in every key and string value with the dataset's own. */
+export function applyTemplates(value: unknown, tag: string | undefined, uuid: string | undefined): unknown {
+  const fill = (s: string) => {
+    let out = s;
+    if (tag !== undefined) out = out.replaceAll("{tag}", tag);
+    if (uuid !== undefined) out = out.replaceAll("{uuid}", uuid);
+    return out;
+  };
+  if (typeof value === "string") return fill(value);
+  if (Array.isArray(value)) return value.map((v) => applyTemplates(v, tag, uuid));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [fill(k), applyTemplates(v, tag, uuid)]));
+  }
+  return value;
+}
+
+function present(dataset: StoredDataset, templates: boolean): unknown {
+  return templates ? dataset : applyTemplates(dataset, dataset.tag, dataset.uuid);
+}
+
+/** The datasets `user` can read, by id, as clients see them. */
+export async function readableDatasets(deps: Deps, user: User, templates: boolean): Promise<{ key: string; value: unknown }[]> {
+  const all = await deps.datasets.all();
+  const out: { key: string; value: unknown }[] = [];
+  for (const [id, dataset] of all) {
+    if (allows(user, "can_read", id, dataset.public === true)) out.push({ key: id, value: present(dataset, templates) });
+  }
+  return out;
+}
+
+export async function readDataset(deps: Deps, user: User, id: string, templates: boolean): Promise<unknown> {
+  const dataset = await deps.datasets.get(id);
+  if (!dataset) throw notFound(`Dataset ${id} does not exist`);
+  if (!allows(user, "can_read", id, dataset.public === true)) throw forbidden(`${user.email} cannot read dataset ${id}`);
+  return present(dataset, templates);
+}
+
+/**
+ * Creates or replaces datasets. Global admins may write any; a dataset admin only datasets that
+ * exist and that they administer. A posted tag older than the stored one is refused, and every
+ * document is written in one transaction, so a refused item leaves all of them unchanged.
+ */
+export async function writeDatasets(deps: Deps, user: User, datasets: Record<string, Dataset>): Promise<void> {
+  for (const [id, dataset] of Object.entries(datasets)) {
+    const bytes = Buffer.byteLength(JSON.stringify(dataset));
+    if (bytes > MAX_DOCUMENT_BYTES) throw new ApiError("payload_too_large", `Dataset ${id} is ${bytes} bytes; the limit is ${MAX_DOCUMENT_BYTES}`);
+  }
+  const collection = deps.db.collection(DATASETS);
+  const ids = Object.keys(datasets);
+  await deps.db.runTransaction(async (tx) => {
+    const snaps = await tx.getAll(...ids.map((id) => collection.doc(id)));
+    snaps.forEach((snap, i) => {
+      const id = ids[i]!;
+      const stored = snap.data() as StoredDataset | undefined;
+      if (!allows(user, "is_admin")) {
+        if (!snap.exists) throw forbidden(`Only admins can create datasets (${id} does not exist)`);
+        if (!allows(user, "is_dataset_admin", id, stored?.public === true)) throw forbidden(`${user.email} is not an admin of dataset ${id}`);
+      }
+      const postedTag = datasets[id]!.tag;
+      if (stored?.tag && postedTag && compareVersions(postedTag, stored.tag) < 0) {
+        throw conflict(`Dataset ${id}: tag ${postedTag} is older than the stored ${stored.tag}`);
+      }
+    });
+    for (const id of ids) tx.set(collection.doc(id), datasets[id]!);
+  });
+  deps.datasets.invalidate();
+}
+
+/** Deletes dataset documents (admins only); the data under them is left in place. */
+export async function deleteDatasets(deps: Deps, ids: string[]): Promise<string[]> {
+  const batch = deps.db.batch();
+  for (const id of ids) batch.delete(deps.db.collection(DATASETS).doc(id));
+  await batch.commit();
+  deps.datasets.invalidate();
+  return ids;
+}

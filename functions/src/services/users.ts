@@ -1,0 +1,31 @@
+/** User administration over `clio_users` (admins only; the API layer checks). */
+import type { z } from "zod";
+import type { Deps } from "../http/deps.js";
+import type { userUpdateSchema } from "../schemas/users.js";
+import { USERS } from "../store/users.js";
+
+type UserUpdate = z.infer<typeof userUpdateSchema>;
+
+/**
+ * Applies updates: each field sent replaces the stored one, fields not sent are kept. clio-store
+ * overwrote the whole document with the roles, erasing groups, name, org and disabled.
+ */
+export async function updateUsers(deps: Deps, updates: Record<string, UserUpdate>): Promise<void> {
+  const batch = deps.db.batch();
+  for (const [email, update] of Object.entries(updates)) {
+    const fields = Object.keys(update);
+    const ref = deps.db.collection(USERS).doc(email);
+    // An empty update still creates the document, which is how clio marks a known user.
+    if (fields.length === 0) batch.set(ref, {}, { merge: true });
+    else batch.set(ref, update, { mergeFields: fields });
+  }
+  await batch.commit();
+  for (const email of Object.keys(updates)) deps.users.invalidate(email);
+}
+
+export async function deleteUsers(deps: Deps, emails: string[]): Promise<void> {
+  const batch = deps.db.batch();
+  for (const email of emails) batch.delete(deps.db.collection(USERS).doc(email));
+  await batch.commit();
+  for (const email of emails) deps.users.invalidate(email);
+}
