@@ -1,0 +1,113 @@
+/**
+ * The neuPrint proxy: forwards a Cypher query to the dataset's neuPrint server with the
+ * deployment's neuPrint credential, and turns every way that can fail into a clear ApiError
+ * (clio answered 400 for all of them, server faults included).
+ */
+import { ApiError } from "../errors.js";
+import { neuprintDatasetSchema, neuprintRequestSchema, type NeuprintResponse } from "../schemas/neuprint.js";
+
+export interface NeuprintDeps {
+  /** NEUPRINT_APPLICATION_CREDENTIALS, sent as a Bearer token; empty means not configured. */
+  token: string;
+  /** The dataset document, or undefined when there is none. */
+  getDataset: (dataset: string) => Promise<unknown>;
+  /**
+   * Replaces `https://{server}` for every dataset (NEUPRINT_BASE_URL); for local stand-ins.
+   * Empty or absent uses the dataset's server.
+   */
+  baseUrl?: string;
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+}
+
+/** A bare host with an optional port: nothing that could change the path or the scheme. */
+const HOST = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::\d{1,5})?$/;
+
+/** The most of an upstream error message passed on to the caller. */
+const MAX_MESSAGE = 500;
+
+async function upstreamMessage(response: Response): Promise<string> {
+  const text = (await response.text().catch(() => "")).trim();
+  let message = text;
+  try {
+    const json = JSON.parse(text) as unknown;
+    if (json && typeof json === "object") {
+      const { error, message: m } = json as { error?: unknown; message?: unknown };
+      if (typeof error === "string") message = error;
+      else if (typeof m === "string") message = m;
+    }
+  } catch {
+    // Not JSON: the text itself is the message.
+  }
+  return message.slice(0, MAX_MESSAGE) || `status ${response.status}`;
+}
+
+export function createNeuprintService(deps: NeuprintDeps) {
+  const doFetch = deps.fetch ?? fetch;
+
+  async function endpoint(dataset: string): Promise<string> {
+    const doc = await deps.getDataset(dataset);
+    if (doc === undefined || doc === null) throw new ApiError("not_found", `Dataset ${dataset} not found`);
+    const server = neuprintDatasetSchema.safeParse(doc).data?.neuprintHTTP?.server;
+    if (!server) throw new ApiError("failed_precondition", `Dataset ${dataset} has no neuPrint server`);
+    if (deps.baseUrl) return `${deps.baseUrl.replace(/\/+$/, "")}/api/custom/custom`;
+    const host = server.replace(/^https:\/\//, "").replace(/\/+$/, "");
+    if (!HOST.test(host))
+      throw new ApiError("failed_precondition", `Dataset ${dataset} has an invalid neuPrint server`);
+    return `https://${host}/api/custom/custom`;
+  }
+
+  return {
+    async query(dataset: string, body: unknown): Promise<NeuprintResponse> {
+      if (!deps.token)
+        throw new ApiError("unavailable", "The neuPrint proxy is not configured on this server");
+      const parsed = neuprintRequestSchema.safeParse(body);
+      if (!parsed.success) {
+        throw new ApiError(
+          "invalid_argument",
+          "Expected {cypher, dataset}",
+          parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })),
+        );
+      }
+      const url = await endpoint(dataset);
+      const timeoutMs = deps.timeoutMs ?? 30_000;
+      let response: Response;
+      try {
+        response = await doFetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${deps.token}` },
+          body: JSON.stringify({ cypher: parsed.data.cypher, dataset: parsed.data.dataset }),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (err) {
+        if (err instanceof Error && err.name === "TimeoutError") {
+          throw new ApiError("deadline_exceeded", `neuPrint did not answer within ${timeoutMs} ms`);
+        }
+        throw new ApiError("bad_gateway", "neuPrint could not be reached", undefined, { cause: err });
+      }
+      if (response.status === 401 || response.status === 403) {
+        // The credential is the server's, not the caller's: a configuration fault upstream.
+        await response.body?.cancel();
+        throw new ApiError("bad_gateway", "neuPrint refused this server's credential");
+      }
+      if (response.status >= 400 && response.status < 500) {
+        throw new ApiError(
+          "invalid_argument",
+          `neuPrint rejected the query: ${await upstreamMessage(response)}`,
+        );
+      }
+      if (!response.ok) {
+        await response.body?.cancel();
+        throw new ApiError("bad_gateway", `neuPrint failed with status ${response.status}`);
+      }
+      try {
+        return (await response.json()) as NeuprintResponse;
+      } catch (err) {
+        if (err instanceof Error && err.name === "TimeoutError") {
+          throw new ApiError("deadline_exceeded", `neuPrint did not answer within ${timeoutMs} ms`);
+        }
+        throw new ApiError("bad_gateway", "neuPrint answered with invalid JSON", undefined, { cause: err });
+      }
+    },
+  };
+}
