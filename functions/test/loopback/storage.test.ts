@@ -9,7 +9,7 @@ import {
   loadServiceAccount,
   type LocalServiceAccount,
 } from "../../loopback/service-account.js";
-import { startStorageServer, type StorageServer } from "../../loopback/storage.js";
+import { seedBucketFromDir, startStorageServer, type StorageServer } from "../../loopback/storage.js";
 
 const BUCKET = "neurofire-test";
 
@@ -477,6 +477,34 @@ describe("loopback Cloud Storage server", () => {
       );
       await f.delete();
       assert.deepEqual(await f.exists(), [false]);
+    });
+  });
+
+  describe("seedBucketFromDir", () => {
+    it("uploads the seed experiment folder, whose HDF5 file a signed range read recognises", async () => {
+      const dir = path.resolve(import.meta.dirname, "../../../emulator-data/files/demo-private");
+      const names = await seedBucketFromDir(server.url, "demo-bucket", dir, "private/");
+      assert.deepEqual(names, [
+        "private/session-001/metadata.json",
+        "private/session-001/readme.txt",
+        "private/session-001/recording.nwb",
+      ]);
+      const nwb = storage.bucket("demo-bucket").file("private/session-001/recording.nwb");
+      const [meta] = await nwb.getMetadata();
+      assert.equal(meta.contentType, "application/x-hdf5");
+      assert.ok(Number(meta.size) > 1_000_000);
+      const [url] = await nwb.getSignedUrl({ version: "v4", action: "read", expires: Date.now() + 60_000 });
+      const res = await fetch(url, { headers: { range: "bytes=0-7" } });
+      assert.equal(res.status, 206);
+      assert.deepEqual(
+        [...new Uint8Array(await res.arrayBuffer())],
+        [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a],
+      );
+      const [json] = await storage.bucket("demo-bucket").file("private/session-001/metadata.json").download();
+      assert.equal(
+        (JSON.parse(json.toString()) as { identifier: string }).identifier,
+        "neurofire-demo-session-001",
+      );
     });
   });
 
