@@ -42,6 +42,7 @@ export const serverApi = defineGroup({
         deps.users.invalidate();
         deps.datasets.invalidate();
         deps.verifier.forget();
+        deps.tokenState.forget();
         return null;
       },
     }),

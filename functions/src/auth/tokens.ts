@@ -111,18 +111,11 @@ export class TokenVerifier {
     if (gen < (await this.tokenState.generation(principal.email))) throw unauthenticated("Token has been revoked");
   }
 
-  /** Issues an API token for `principal` (clio's FlyEM token): a compact HS256 JWT. */
+  /** Issues an API token for `principal` (clio's FlyEM token). */
   async issue(principal: Principal): Promise<string> {
     if (!this.config.tokenSecret) throw unavailable("API tokens are not configured on this server (FLYEM_SECRET)");
-    const iat = Math.floor(this.now() / 1000);
-    const profile: Record<string, unknown> = {};
-    for (const claim of PROFILE_CLAIMS) if (principal.claims[claim] !== undefined) profile[claim] = principal.claims[claim];
-    return new SignJWT({ ...profile, email: principal.email, gen: await this.tokenState.generation(principal.email) })
-      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-      .setIssuer(this.config.tokenIssuer)
-      .setIssuedAt(iat)
-      .setExpirationTime(iat + this.config.tokenLifetimeSeconds)
-      .sign(secretKey(this.config.tokenSecret));
+    const generation = await this.tokenState.generation(principal.email);
+    return signApiToken(this.config, principal.email, principal.claims, generation, this.now());
   }
 
   forget(): void {
@@ -134,6 +127,28 @@ function principalFromVerifiedClaims(claims: Record<string, unknown>, kind: Toke
   if (typeof claims.email !== "string" || !claims.email) throw unauthenticated("The token carries no email");
   if (claims.email_verified !== true) throw unauthenticated("The token's email is not verified");
   return { email: claims.email.toLowerCase(), kind, claims, exp: typeof claims.exp === "number" ? claims.exp : 0 };
+}
+
+/**
+ * Signs an API token: a compact HS256 JWT with email, iat, exp, iss, the token generation and the
+ * whitelisted profile claims of `claims`.
+ */
+export function signApiToken(
+  config: Pick<Config, "tokenSecret" | "tokenIssuer" | "tokenLifetimeSeconds">,
+  email: string,
+  claims: Record<string, unknown>,
+  generation: number,
+  nowMs: number,
+): Promise<string> {
+  const iat = Math.floor(nowMs / 1000);
+  const profile: Record<string, unknown> = {};
+  for (const claim of PROFILE_CLAIMS) if (claims[claim] !== undefined) profile[claim] = claims[claim];
+  return new SignJWT({ ...profile, email, gen: generation })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuer(config.tokenIssuer)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + config.tokenLifetimeSeconds)
+    .sign(secretKey(config.tokenSecret));
 }
 
 function secretKey(secret: string): Uint8Array {

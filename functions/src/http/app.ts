@@ -108,7 +108,7 @@ function errorHandler(deps: Deps) {
       deps.log.error("request failed", {
         requestId: req.requestId,
         method: req.method,
-        path: req.path,
+        path: req.originalUrl.split("?")[0],
         code: error.code,
         error: err instanceof Error ? (err.stack ?? err.message) : String(err),
       });
@@ -144,7 +144,7 @@ export function createApp(groups: ApiGroup | ApiGroup[], deps: Deps): express.Ex
       deps.log.info("request", {
         requestId: req.requestId,
         method: req.method,
-        path: req.path,
+        path: req.originalUrl.split("?")[0],
         status: res.statusCode,
         ms: Number(process.hrtime.bigint() - started) / 1e6,
         user: (res.locals.user as string | undefined) ?? null,

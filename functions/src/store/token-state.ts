@@ -32,6 +32,10 @@ export class TokenStateStore {
     return generation;
   }
 
+  forget(): void {
+    this.cache.clear();
+  }
+
   /** Invalidates every API token of `email` issued so far; returns the new generation. */
   async revoke(email: string, revokedBy: string, now: Date): Promise<number> {
     const ref = this.db.collection(TOKEN_STATE).doc(email);

@@ -1,6 +1,8 @@
 /**
  * Mocha root hooks: one real Firestore emulator per test run, on a free loopback port, so that
  * several runs (and developers) never collide. Test files clear it with `clearFirestore()`.
+ * Under `npm run test:e2e` the runner has already started one and says so with
+ * NEUROFIRE_E2E_FIRESTORE, because the Functions emulator must share it.
  */
 import { startFirestoreEmulator, type FirestoreEmulator } from "../../../scripts/lib/firestore-emulator.js";
 
@@ -15,6 +17,11 @@ process.env.GCLOUD_PROJECT = TEST_PROJECT_ID;
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context) {
     this.timeout(60_000);
+    const external = process.env.NEUROFIRE_E2E_FIRESTORE;
+    if (external) {
+      process.env.FIRESTORE_EMULATOR_HOST = external;
+      return;
+    }
     emulator = await startFirestoreEmulator({ projectId: TEST_PROJECT_ID });
     process.env.FIRESTORE_EMULATOR_HOST = emulator.host;
   },
@@ -25,6 +32,10 @@ export const mochaHooks = {
 
 /** Deletes every document in the test project's database. */
 export async function clearFirestore(): Promise<void> {
-  if (!emulator) throw new Error("The Firestore emulator is not running (mocha root hook missing?)");
-  await emulator.clear();
+  const host = process.env.FIRESTORE_EMULATOR_HOST;
+  if (!host) throw new Error("The Firestore emulator is not running (mocha root hook missing?)");
+  const res = await fetch(`http://${host}/emulator/v1/projects/${TEST_PROJECT_ID}/databases/(default)/documents`, {
+    method: "DELETE",
+  });
+  if (!res.ok) throw new Error(`Clearing the Firestore emulator failed: ${res.status}`);
 }

@@ -1,0 +1,98 @@
+/**
+ * End to end: the built functions, served by the Functions emulator behind the Hosting
+ * emulator's rewrites, called over HTTP exactly as a browser or curl would.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { getAuth } from "firebase-admin/auth";
+import { adminApp } from "../../src/store/firebase.js";
+import { apiToken, call, PRIVATE_DS, PUBLIC_DS, seedPersonas } from "../helpers/server.js";
+import { clearFirestore } from "../setup/hooks.js";
+
+const HOSTING = "http://127.0.0.1:5000";
+const FUNCTIONS = "http://127.0.0.1:5001/demo-neurofire/us-central1";
+
+function localSecret(): string {
+  const file = readFileSync(path.join(import.meta.dirname, "..", "..", ".secret.local"), "utf8");
+  return /FLYEM_SECRET=(.*)/.exec(file)![1]!.trim();
+}
+
+describe("end to end through the Hosting and Functions emulators", function () {
+  this.timeout(60_000);
+  let admin: string;
+
+  before(async () => {
+    assert.ok(process.env.FIREBASE_AUTH_EMULATOR_HOST, "run under firebase emulators:exec (npm run test:e2e)");
+    await clearFirestore();
+    await seedPersonas();
+    admin = await apiToken("admin@example.org", { secret: localSecret() });
+  });
+
+  it("serves the datasets under clio's paths, and each function under its own URL", async () => {
+    const viaHosting = await call<Record<string, unknown>>(HOSTING, "GET", "/v2/datasets", { token: admin });
+    assert.equal(viaHosting.status, 200);
+    assert.deepEqual(Object.keys(viaHosting.body).sort(), [PRIVATE_DS, PUBLIC_DS]);
+    const viaFunction = await call<Record<string, unknown>>(FUNCTIONS, "GET", "/datasets/v2/datasets/", { token: admin });
+    assert.equal(viaFunction.status, 200);
+    assert.deepEqual(viaFunction.body, viaHosting.body);
+    const one = await call<{ tag: string }>(HOSTING, "GET", `/v2/datasets/${PRIVATE_DS}`, { token: admin });
+    assert.equal(one.body.tag, "v1.2");
+  });
+
+  it("refuses missing and forged tokens", async () => {
+    assert.equal((await call(HOSTING, "GET", "/v2/roles")).status, 401);
+    const forged = await apiToken("admin@example.org", { secret: "not-the-deployment-secret-0123456789" });
+    assert.equal((await call(HOSTING, "GET", "/v2/roles", { token: forged })).status, 401);
+  });
+
+  it("exchanges a Firebase Auth ID token for an API token that then works everywhere", async () => {
+    const auth = getAuth(adminApp());
+    await auth.createUser({ email: "Reader@Example.org", password: "correct horse battery", emailVerified: true });
+    const signIn = await fetch(
+      `http://${process.env.FIREBASE_AUTH_EMULATOR_HOST}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=local`,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: "reader@example.org", password: "correct horse battery", returnSecureToken: true }),
+      },
+    );
+    const { idToken } = (await signIn.json()) as { idToken: string };
+    const roles = await call<{ email: string; datasets: Record<string, string[]> }>(HOSTING, "GET", "/v2/roles", {
+      token: idToken,
+    });
+    assert.equal(roles.status, 200);
+    assert.equal(roles.body.email, "reader@example.org");
+    assert.deepEqual(roles.body.datasets, { [PRIVATE_DS]: ["clio_general"] });
+
+    const exchanged = await call<string>(HOSTING, "POST", "/v2/server/token", { token: idToken });
+    assert.equal(exchanged.status, 200);
+    assert.equal(typeof exchanged.body, "string");
+    const payload = JSON.parse(Buffer.from(exchanged.body.split(".")[1]!, "base64url").toString()) as Record<string, unknown>;
+    assert.equal(payload.email, "reader@example.org");
+    assert.equal(payload.iss, "flyem-clio-store");
+    const again = await call<{ email: string }>(HOSTING, "GET", "/v2/roles", { token: exchanged.body });
+    assert.equal(again.body.email, "reader@example.org");
+  });
+
+  it("answers CORS preflight through Hosting", async () => {
+    const res = await fetch(`${HOSTING}/v2/datasets`, {
+      method: "OPTIONS",
+      headers: { origin: "https://clio.example.org", "access-control-request-method": "PUT" },
+    });
+    assert.equal(res.status, 204);
+    assert.match(res.headers.get("access-control-allow-methods") ?? "", /PUT/);
+  });
+
+  it("serves the OpenAPI document and a docs page that needs no internet", async () => {
+    const spec = await call<{ openapi: string; paths: Record<string, unknown> }>(HOSTING, "GET", "/v2/openapi.json");
+    assert.equal(spec.status, 200);
+    assert.ok(spec.body.paths["/v2/datasets/{dataset}"]);
+    const page = await fetch(`${HOSTING}/v2/docs`);
+    const html = await page.text();
+    assert.match(html, /swagger-ui-bundle\.js/);
+    assert.doesNotMatch(html, /https?:\/\//, "the page must load nothing from the internet");
+    const asset = await fetch(`${HOSTING}/v2/docs/assets/swagger-ui-bundle.js`);
+    assert.equal(asset.status, 200);
+  });
+});

@@ -1,0 +1,55 @@
+/**
+ * Runs firebase-tools' Auth, Functions and Hosting emulators (pure Node, offline) against a
+ * Firestore emulator we started, which the functions reach through FIRESTORE_EMULATOR_HOST.
+ * firebase-tools runs Firestore itself only with Java 21+, which it also needs to download.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { ROOT, PROJECT_ID } from "./local-env.js";
+
+export const FIREBASE_BIN = path.join(ROOT, "node_modules", ".bin", "firebase");
+export const EMULATORS = "auth,functions,hosting";
+
+/** Environment for firebase-tools: local only, quiet, no metadata-server probing. */
+export function firebaseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    METADATA_SERVER_DETECTION: "none",
+    FIREBASE_CLI_DISABLE_UPDATE_CHECK: "true",
+    FIREBASE_CLI_EXPERIMENTS: "",
+    ...extra,
+  };
+}
+
+export function spawnFirebase(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(FIREBASE_BIN, [...args, "--project", PROJECT_ID], {
+    cwd: ROOT,
+    env,
+    stdio: "inherit",
+    detached: true,
+  });
+}
+
+/** Stops a detached child and everything it started. */
+export function killTree(child: ChildProcess, signal: NodeJS.Signals = "SIGINT"): void {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export async function waitForUrl(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (res.status < 500) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}

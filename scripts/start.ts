@@ -1,0 +1,72 @@
+/**
+ * `npm start`: the whole backend locally. Starts the Firestore emulator (firebase-tools' own
+ * where Java 21 lets it run, otherwise the Google Cloud SDK's), loads the seed, then runs the
+ * Auth, Functions and Hosting emulators and prints where to go. Ctrl-C stops all of it.
+ */
+import { initializeApp } from "firebase-admin/app";
+import { getFirestore } from "firebase-admin/firestore";
+import { javaMajorVersion, startFirestoreEmulator, type FirestoreEmulator } from "./lib/firestore-emulator.js";
+import { EMULATORS, firebaseEnv, killTree, spawnFirebase, waitForUrl } from "./lib/firebase-emulators.js";
+import { ensureLocalSecret, PORTS, PROJECT_ID } from "./lib/local-env.js";
+import { loadSeed } from "./lib/seed.js";
+
+const firestoreHost = `127.0.0.1:${PORTS.firestore}`;
+const base = `http://127.0.0.1:${PORTS.hosting}`;
+process.env.METADATA_SERVER_DETECTION = "none";
+
+ensureLocalSecret();
+
+// firebase-tools refuses to run its Firestore emulator below Java 21; the SDK's JAR runs on 11+.
+const firebaseRunsFirestore = (javaMajorVersion() ?? 0) >= 21 && process.env.NEUROFIRE_FIRESTORE !== "sdk";
+let sdkFirestore: FirestoreEmulator | undefined;
+if (!firebaseRunsFirestore) {
+  try {
+    sdkFirestore = await startFirestoreEmulator({ projectId: PROJECT_ID, port: PORTS.firestore });
+  } catch (err) {
+    console.error(`\nCannot start a Firestore emulator: ${(err as Error).message}`);
+    console.error("With Java 21 or newer installed, firebase-tools' own Firestore emulator is used instead.");
+    process.exit(1);
+  }
+  console.log(`Firestore emulator (Google Cloud SDK) on ${firestoreHost}`);
+}
+
+const firebase = spawnFirebase(
+  ["emulators:start", "--only", firebaseRunsFirestore ? `${EMULATORS},firestore` : EMULATORS],
+  firebaseEnv({ FIRESTORE_EMULATOR_HOST: firestoreHost }),
+);
+
+let stopping = false;
+async function stop(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    killTree(firebase);
+    await new Promise((r) => setTimeout(r, 1500));
+    killTree(firebase, "SIGKILL");
+    await sdkFirestore?.stop();
+  }
+  process.exit(code);
+}
+process.on("SIGINT", () => void stop(0));
+process.on("SIGTERM", () => void stop(0));
+firebase.on("exit", (code) => void stop(code ?? 1));
+
+try {
+  await waitForUrl(`http://${firestoreHost}/`, 60_000);
+  process.env.FIRESTORE_EMULATOR_HOST = firestoreHost;
+  const seeded = await loadSeed(getFirestore(initializeApp({ projectId: PROJECT_ID })));
+  await waitForUrl(`${base}/v2/openapi.json`, 120_000);
+  console.log(`
+neurofire is running.
+  API base URL:   ${base}            (clio clients: ${base}/v2)
+  API docs:       ${base}/v2/docs
+  Seeded ${seeded} documents: admin@, writer@, reader@, dsadmin@, disabled@example.org; datasets private-ds, public-ds.
+
+Get a token and call the API:
+  TOKEN=$(npm run -s token -- admin@example.org)
+  curl -H "Authorization: Bearer $TOKEN" ${base}/v2/datasets
+
+Ctrl-C stops everything.`);
+} catch (err) {
+  console.error(`Start-up failed: ${(err as Error).message}`);
+  await stop(1);
+}
