@@ -4,6 +4,7 @@
  * every failure is an ApiError with a real status instead of a 200 with a misspelled key.
  */
 import { BigQuery } from "@google-cloud/bigquery";
+import type { Storage } from "@google-cloud/storage";
 import { ApiError } from "../errors.js";
 import {
   signatureDatasetSchema,
@@ -29,6 +30,11 @@ export const RECORD_SIZE = 20;
  * (as @google-cloud/storage does) or "ENOENT" (a local directory).
  */
 export type ReadObject = (bucket: string, path: string) => Promise<Buffer>;
+
+/** `readObject` over Cloud Storage; a missing object rejects with the client's code 404. */
+export function storageReadObject(storage: Storage): ReadObject {
+  return async (bucket, path) => (await storage.bucket(bucket).file(path).download())[0];
+}
 
 export interface SignatureDeps {
   /** SIG_BUCKET; empty means the feature is not configured (503). */

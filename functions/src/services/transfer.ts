@@ -6,6 +6,7 @@
  */
 import { randomInt } from "node:crypto";
 import pRetry, { AbortError } from "p-retry";
+import type { Storage } from "@google-cloud/storage";
 import { GoogleAuth, type IdTokenClient } from "google-auth-library";
 import { ApiError } from "../errors.js";
 import {
@@ -42,6 +43,12 @@ export interface TransferDeps {
   neuroglancerUrl?: string;
   /** Name of the output directory; 20 random lower-case letters by default, as in clio. */
   randomName?: () => string;
+}
+
+/** `writeObject` over Cloud Storage, in one request (the objects are small). */
+export function storageWriteObject(storage: Storage): TransferDeps["writeObject"] {
+  return (bucket, path, data, contentType) =>
+    storage.bucket(bucket).file(path).save(data, { resumable: false, contentType });
 }
 
 /** Neuroglancer precomputed `info` of the output: uint8, one 8 nm scale, 256³, raw 64³ chunks. */
