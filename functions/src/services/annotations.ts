@@ -1,0 +1,282 @@
+/**
+ * Personal annotations (v2): one collection per user per dataset,
+ * `clio_annotations_v2/{dataset}/{email}/{key}`, as clio-store laid them out.
+ *
+ * Unlike clio-store, a posted list writes every item (clio's list POST committed the first and
+ * then failed), and a list is all or nothing: up to 500 documents go in one atomic commit; a
+ * longer list is committed 500 at a time, and if a later chunk fails the earlier ones are put
+ * back as they were.
+ */
+import { FieldPath, type DocumentReference, type Firestore } from "firebase-admin/firestore";
+import { isAdmin } from "../auth/permissions.js";
+import { ApiError, badRequest, forbidden } from "../errors.js";
+import type { Deps } from "../http/deps.js";
+import type { ListItem, PageReader } from "../http/paging.js";
+import type { Ctx } from "../http/route.js";
+import { annotationKey, type Annotation } from "../schemas/annotations.js";
+import { MAX_DOCUMENT_BYTES } from "./datasets.js";
+
+export const ANNOTATIONS_V2 = "clio_annotations_v2";
+/** Firestore commits (batches and transactions) take at most 500 writes. */
+export const WRITES_PER_COMMIT = 500;
+
+/** The caller as a service needs it: who they are and the permission checks of the route. */
+export type Caller = Pick<Ctx, "user" | "require" | "can">;
+
+type Doc = Record<string, unknown>;
+
+export function userAnnotations(db: Firestore, dataset: string, owner: string) {
+  return db.collection(ANNOTATIONS_V2).doc(dataset).collection(owner);
+}
+
+export interface ReadRequest {
+  groups?: string[] | undefined;
+  user?: string | undefined;
+}
+
+/**
+ * Whose annotations a GET returns: the caller (or, for admins, `user`) plus the members of the
+ * requested groups. Non-admins may name only their own groups; groups they are not in are
+ * dropped, and naming none of theirs is refused.
+ */
+export async function readableOwners(
+  deps: Deps,
+  caller: Caller,
+  dataset: string,
+  request: ReadRequest,
+): Promise<string[]> {
+  await caller.require("can_read", dataset);
+  const { user } = caller;
+  const target = request.user ?? user.email;
+  if (target !== user.email && !isAdmin(user))
+    throw forbidden(`Only admins can read the annotations of ${target}`);
+  const owners = new Set([target]);
+  if (request.groups) {
+    const allowed = isAdmin(user) ? request.groups : request.groups.filter((g) => user.groups.includes(g));
+    if (allowed.length === 0)
+      throw forbidden(`${user.email} is not a member of ${request.groups.join(", ")}`);
+    for (const member of await deps.users.membersOf(allowed)) owners.add(member);
+  }
+  return [...owners].sort();
+}
+
+/**
+ * Pages through the annotations of several users, user by user, each in key order. A position is
+ * `[owner, key]`, so a cursor survives a change in the member list.
+ */
+export function annotationPages(db: Firestore, dataset: string, owners: string[]): PageReader {
+  return async (after, limit) => {
+    let index = 0;
+    let startKey: string | undefined;
+    if (after !== undefined) {
+      const [owner, key] = JSON.parse(after) as [string, string];
+      index = owners.findIndex((o) => o >= owner);
+      if (index < 0) return [];
+      if (owners[index] === owner) startKey = key;
+    }
+    const items: ListItem[] = [];
+    for (; index < owners.length && items.length < limit; index++, startKey = undefined) {
+      const owner = owners[index]!;
+      let query = userAnnotations(db, dataset, owner)
+        .orderBy(FieldPath.documentId())
+        .limit(limit - items.length);
+      if (startKey !== undefined) query = query.startAfter(startKey);
+      const snap = await query.get();
+      for (const doc of snap.docs) {
+        items.push({
+          key: doc.id,
+          value: { ...doc.data(), user: owner, key: doc.id },
+          position: JSON.stringify([owner, doc.id]),
+        });
+      }
+    }
+    return items;
+  };
+}
+
+export interface WriteOptions {
+  /** true: overwrite the document; false: merge into it. */
+  replace: boolean;
+  /** With replace=false: fields written only where the stored value is missing or falsy. */
+  conditional: string[];
+  /** A single annotation only: the key it had before, deleted once it is written elsewhere. */
+  moveKey?: string | undefined;
+}
+
+/** Python's falsiness, which clio's `conditional` tested. */
+function isFalsy(value: unknown): boolean {
+  if (value === undefined || value === null || value === false || value === 0 || value === "") return true;
+  if (Array.isArray(value)) return value.length === 0;
+  if (typeof value === "object") return Object.keys(value).length === 0;
+  return false;
+}
+
+function isPlainObject(value: unknown): value is Doc {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Firestore's `set(..., {merge: true})`: maps merge field by field, anything else is replaced. */
+function deepMerge(base: Doc, update: Doc): Doc {
+  const out: Doc = { ...base };
+  for (const [key, value] of Object.entries(update)) {
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+
+function mergeInto(existing: Doc | undefined, update: Doc, conditional: string[]): Doc {
+  const base = existing ?? {};
+  const fields = { ...update };
+  for (const field of conditional) if (field in fields && !isFalsy(base[field])) delete fields[field];
+  return deepMerge(base, fields);
+}
+
+function checkSize(doc: Doc, key: string): void {
+  const bytes = Buffer.byteLength(JSON.stringify(doc));
+  if (bytes > MAX_DOCUMENT_BYTES) {
+    throw new ApiError(
+      "payload_too_large",
+      `Annotation ${key} is ${bytes} bytes; the limit is ${MAX_DOCUMENT_BYTES}`,
+    );
+  }
+}
+
+/** What is stored: the fields that were sent (clio's exclude_unset) and the owner. */
+function toDoc(annotation: Annotation, owner: string): Doc {
+  const doc: Doc = { kind: annotation.kind, pos: annotation.pos };
+  for (const field of ["prop", "tags", "title", "description"] as const) {
+    if (annotation[field] !== undefined) doc[field] = annotation[field];
+  }
+  doc.user = owner;
+  return doc;
+}
+
+interface Target {
+  ref: DocumentReference;
+  key: string;
+  /** Every posted version of this document, in order (a list may repeat a key). */
+  updates: Doc[];
+}
+
+interface Prior {
+  ref: DocumentReference;
+  data: Doc | undefined;
+}
+
+/**
+ * Writes annotations and returns their keys in the order posted. Every permission and size check
+ * happens before anything is written.
+ */
+export async function writeAnnotations(
+  deps: Deps,
+  caller: Caller,
+  dataset: string,
+  annotations: Annotation[],
+  options: WriteOptions,
+): Promise<string[]> {
+  if (options.replace && options.conditional.length > 0) {
+    throw badRequest(
+      "conditional only applies with replace=false (a replacing write overwrites every field)",
+    );
+  }
+  if (options.moveKey !== undefined && annotations.length !== 1)
+    throw badRequest("move_key applies to a single annotation only");
+
+  const { user } = caller;
+  const owners = new Set(annotations.map((a) => a.user ?? user.email));
+  for (const owner of owners)
+    await caller.require(owner === user.email ? "can_write_own" : "can_write_others", dataset);
+
+  const keys: string[] = [];
+  const targets = new Map<string, Target>();
+  for (const annotation of annotations) {
+    const owner = annotation.user ?? user.email;
+    const key = annotationKey(annotation);
+    const doc = toDoc(annotation, owner);
+    checkSize(doc, key);
+    keys.push(key);
+    const ref = userAnnotations(deps.db, dataset, owner).doc(key);
+    const target = targets.get(ref.path);
+    if (target) target.updates.push(doc);
+    else targets.set(ref.path, { ref, key, updates: [doc] });
+  }
+
+  const all = [...targets.values()];
+  const moveFrom =
+    options.moveKey !== undefined && options.moveKey !== keys[0]
+      ? userAnnotations(deps.db, dataset, annotations[0]!.user ?? user.email).doc(options.moveKey)
+      : undefined;
+  const chunks: Target[][] = [];
+  for (let i = 0; i < all.length; i += WRITES_PER_COMMIT) chunks.push(all.slice(i, i + WRITES_PER_COMMIT));
+
+  // A lone chunk of overwrites needs no reads: one atomic batch is the whole write.
+  if (chunks.length === 1 && options.replace) {
+    const batch = deps.db.batch();
+    for (const t of chunks[0]!) batch.set(t.ref, t.updates[t.updates.length - 1]!);
+    if (moveFrom) batch.delete(moveFrom);
+    await batch.commit();
+    return keys;
+  }
+
+  const committed: Prior[] = [];
+  try {
+    for (const chunk of chunks) {
+      const priors = await deps.db.runTransaction(async (tx) => {
+        const snaps = await tx.getAll(...chunk.map((t) => t.ref));
+        const finals = chunk.map((t, i) => {
+          let doc = snaps[i]!.data();
+          for (const update of t.updates)
+            doc = options.replace ? update : mergeInto(doc, update, options.conditional);
+          checkSize(doc!, t.key);
+          return doc!;
+        });
+        chunk.forEach((t, i) => tx.set(t.ref, finals[i]!));
+        if (moveFrom) tx.delete(moveFrom);
+        return snaps.map((s, i): Prior => ({ ref: chunk[i]!.ref, data: s.data() }));
+      });
+      committed.push(...priors);
+    }
+  } catch (err) {
+    if (committed.length > 0) await restore(deps, dataset, committed);
+    throw err;
+  }
+  return keys;
+}
+
+/** Puts documents back as they were before a list that failed partway. */
+async function restore(deps: Deps, dataset: string, priors: Prior[]): Promise<void> {
+  try {
+    for (let i = 0; i < priors.length; i += WRITES_PER_COMMIT) {
+      const batch = deps.db.batch();
+      for (const p of priors.slice(i, i + WRITES_PER_COMMIT)) {
+        if (p.data === undefined) batch.delete(p.ref);
+        else batch.set(p.ref, p.data);
+      }
+      await batch.commit();
+    }
+  } catch (err) {
+    deps.log.error("annotation list partly written and not restored", {
+      dataset,
+      documents: priors.length,
+      error: err instanceof Error ? err.message : String(err),
+    });
+    throw new ApiError(
+      "internal",
+      "The annotation list failed partway and could not be fully undone; post it again",
+    );
+  }
+}
+
+/** Deletes one annotation of the caller, or of `owner` for those who may write others'. Idempotent. */
+export async function deleteAnnotation(
+  deps: Deps,
+  caller: Caller,
+  dataset: string,
+  key: string,
+  owner?: string,
+): Promise<void> {
+  const whose = owner ?? caller.user.email;
+  await caller.require(whose === caller.user.email ? "can_write_own" : "can_write_others", dataset);
+  await userAnnotations(deps.db, dataset, whose).doc(key).delete();
+}
