@@ -1,0 +1,202 @@
+/**
+ * DANDI Archive: NWB datasets, through the dandisets REST API (`/api/dandisets/`).
+ *
+ * Incremental runs list `ordering=-modified` and stop at the previous complete run's watermark;
+ * full runs list `ordering=id`, which stays stable if a dandiset changes while we page. Either way a
+ * dandiset whose `modified` equals the catalog's is not fetched again. Version metadata (licence,
+ * citation, species, anatomy) comes from the most recent published version, else the draft.
+ * Assets are not listed: large dandisets have hundreds of thousands of them.
+ */
+import { z } from "zod";
+
+import type { CatalogCitation, CatalogContent, CatalogLink } from "../schemas/catalog.js";
+import { isNotFound } from "./http.js";
+import {
+  joinUrl,
+  plainText,
+  uniq,
+  type SourceHarvester,
+  type SourceOptions,
+  type StepProblem,
+} from "./types.js";
+
+export const DANDI_DEFAULT_SEARCH = "hippocampus";
+export const DANDI_HOST_POLICY = { concurrency: 3, minIntervalMs: 100 };
+export const DANDI_WEB_URL = "https://dandiarchive.org";
+
+const versionSummary = z.looseObject({
+  version: z.string(),
+  name: z.string().nullish(),
+  size: z.number().nullish(),
+});
+const listItemSchema = z.looseObject({
+  identifier: z.string().min(1),
+  modified: z.string(),
+  embargo_status: z.string().nullish(),
+  contact_person: z.string().nullish(),
+  draft_version: versionSummary.nullish(),
+  most_recent_published_version: versionSummary.nullish(),
+});
+export type DandisetListItem = z.infer<typeof listItemSchema>;
+
+const listSchema = z.object({
+  count: z.number().nullish(),
+  next: z.string().nullish(),
+  results: z.array(z.unknown()),
+});
+
+const namedThing = z.looseObject({ name: z.string().nullish(), schemaKey: z.string().nullish() });
+const metadataSchema = z.looseObject({
+  name: z.string().nullish(),
+  description: z.string().nullish(),
+  license: z.array(z.string()).nullish(),
+  citation: z.string().nullish(),
+  doi: z.string().nullish(),
+  keywords: z.array(z.string()).nullish(),
+  about: z.array(namedThing).nullish(),
+  contributor: z
+    .array(z.looseObject({ name: z.string().nullish(), schemaKey: z.string().nullish() }))
+    .nullish(),
+  assetsSummary: z
+    .looseObject({
+      numberOfBytes: z.number().nullish(),
+      numberOfFiles: z.number().nullish(),
+      species: z.array(namedThing).nullish(),
+      approach: z.array(namedThing).nullish(),
+      measurementTechnique: z.array(namedThing).nullish(),
+      dataStandard: z.array(namedThing).nullish(),
+      variableMeasured: z.array(z.union([z.string(), namedThing])).nullish(),
+    })
+    .nullish(),
+});
+export type DandiVersionMetadata = z.infer<typeof metadataSchema>;
+
+const cursorSchema = z.object({ page: z.number().int().positive() });
+
+const namesOf = (things: { name?: string | null }[] | null | undefined) =>
+  uniq((things ?? []).map((t) => t.name));
+
+/** `spdx:CC-BY-4.0` → `CC-BY-4.0`. */
+const spdx = (licence: string) => licence.replace(/^spdx:/i, "");
+
+export function mapDandiset(
+  item: DandisetListItem,
+  version: string,
+  meta: DandiVersionMetadata,
+  apiUrl: string,
+  webUrl = DANDI_WEB_URL,
+): CatalogContent {
+  const id = item.identifier;
+  const summary = meta.assetsSummary;
+  const approaches = namesOf(summary?.approach);
+  const links: CatalogLink[] = [
+    { rel: "page", url: joinUrl(webUrl, `dandiset/${id}/${version}`) },
+    { rel: "api", url: joinUrl(apiUrl, `api/dandisets/${id}/versions/${version}/`) },
+  ];
+  if (meta.doi) links.push({ rel: "doi", url: `https://doi.org/${meta.doi}` });
+  const citations: CatalogCitation[] = meta.citation
+    ? [{ text: meta.citation, ...(meta.doi ? { doi: meta.doi, url: `https://doi.org/${meta.doi}` } : {}) }]
+    : [];
+  const attributes: Record<string, string[]> = {
+    approach: approaches,
+    measurementTechnique: namesOf(summary?.measurementTechnique),
+    dataStandard: namesOf(summary?.dataStandard),
+    keywords: uniq(meta.keywords ?? []),
+    contributors: namesOf(meta.contributor?.filter((c) => c.schemaKey !== "Organization")),
+    embargo: uniq([item.embargo_status]),
+  };
+  for (const key of Object.keys(attributes)) if (attributes[key]!.length === 0) delete attributes[key];
+  const ephys = approaches.some((a) => /electrophysiolog/i.test(a));
+  return {
+    id: `dandi:${id}`,
+    source: "dandi",
+    sourceId: id,
+    kind: ephys ? "electrophysiology" : "dataset",
+    name:
+      meta.name ?? item.most_recent_published_version?.name ?? item.draft_version?.name ?? `Dandiset ${id}`,
+    description: plainText(meta.description),
+    species: namesOf(summary?.species),
+    brainRegions: namesOf(meta.about?.filter((a) => !a.schemaKey || a.schemaKey === "Anatomy")),
+    cellTypes: [],
+    layers: [],
+    markers: [],
+    files: [],
+    links,
+    licence: meta.license?.length ? meta.license.map(spdx).join(" OR ") : null,
+    citations,
+    attributes,
+    sourceModified: item.modified,
+    sourceVersion: version,
+  };
+}
+
+export function dandiHarvester(options: SourceOptions & { webUrl?: string }): SourceHarvester {
+  const search = options.filters?.search ?? DANDI_DEFAULT_SEARCH;
+  const pageSize = Math.min(options.pageSize ?? 100, 1000);
+
+  return {
+    source: "dandi",
+    incremental: true,
+    async step(ctx, rawCursor) {
+      const { page } = rawCursor ? cursorSchema.parse(rawCursor) : { page: 1 };
+      const incremental = ctx.mode === "incremental" && ctx.watermark !== null;
+      const ordering = incremental ? "-modified" : "id";
+      const url =
+        joinUrl(options.baseUrl, "api/dandisets/") +
+        `?page=${page}&page_size=${pageSize}&ordering=${ordering}&empty=false&search=${encodeURIComponent(search)}`;
+      const body = listSchema.parse(await ctx.http.getJson(url, ctx.signal));
+      const problems: StepProblem[] = [];
+      const items: DandisetListItem[] = [];
+      for (const raw of body.results) {
+        const parsed = listItemSchema.safeParse(raw);
+        if (parsed.success) items.push(parsed.data);
+        else problems.push({ message: `Unreadable dandiset on page ${page}: ${parsed.error.message}`, url });
+      }
+      let reachedWatermark = false;
+      const fresh = incremental ? items.filter((i) => i.modified > ctx.watermark!) : items;
+      if (incremental && fresh.length < items.length) reachedWatermark = true;
+
+      const known = await ctx.known(fresh.map((i) => `dandi:${i.identifier}`));
+      const records: CatalogContent[] = [];
+      const seen: string[] = [];
+      await Promise.all(
+        fresh.map(async (item) => {
+          const have = known.get(`dandi:${item.identifier}`);
+          if (have && !have.withdrawn && have.sourceModified === item.modified) {
+            seen.push(`dandi:${item.identifier}`);
+            return;
+          }
+          const version =
+            item.most_recent_published_version?.version ?? item.draft_version?.version ?? "draft";
+          const metaUrl = joinUrl(options.baseUrl, `api/dandisets/${item.identifier}/versions/${version}/`);
+          try {
+            const meta = metadataSchema.safeParse(await ctx.http.getJson(metaUrl, ctx.signal));
+            if (meta.success) {
+              records.push(mapDandiset(item, version, meta.data, options.baseUrl, options.webUrl));
+            } else {
+              problems.push({
+                message: `Unreadable metadata of ${item.identifier}: ${meta.error.message}`,
+                url,
+              });
+            }
+          } catch (err) {
+            if (!isNotFound(err)) throw err;
+          }
+        }),
+      );
+      const watermark = items.reduce<string | undefined>(
+        (m, i) => (m && m > i.modified ? m : i.modified),
+        undefined,
+      );
+      const more = Boolean(body.next) && !reachedWatermark && body.results.length > 0;
+      return {
+        records,
+        seen,
+        problems,
+        total: body.count ?? undefined,
+        watermark,
+        next: more ? { page: page + 1 } : null,
+      };
+    },
+  };
+}
