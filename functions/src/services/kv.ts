@@ -1,0 +1,97 @@
+/**
+ * The per-user key-value store. Values are JSON objects stamped with `_timestamp`; the stamp is
+ * hidden from readers unless they ask for it. Firestore refuses documents over 1 MiB with an
+ * opaque error, so sizes are computed with Firestore's own formula and refused up front with 413.
+ */
+import type { DocumentData, DocumentReference, Firestore } from "firebase-admin/firestore";
+import { ApiError, notFound } from "../errors.js";
+import type { Deps } from "../http/deps.js";
+import { firestorePages, type PageReader } from "../http/paging.js";
+
+export const KEYVALUE = "clio_keyvalue";
+export const TIMESTAMP_FIELD = "_timestamp";
+/** Firestore's maximum document size. */
+export const FIRESTORE_MAX_DOCUMENT_BYTES = 1_048_576;
+
+function stringBytes(s: string): number {
+  return Buffer.byteLength(s, "utf8") + 1;
+}
+
+/** The storage size of a field value, per Firestore's documented size calculation. */
+function valueBytes(value: unknown): number {
+  if (value === null || value === undefined || typeof value === "boolean") return 1;
+  if (typeof value === "number") return 8;
+  if (typeof value === "string") return stringBytes(value);
+  if (Array.isArray(value)) return value.reduce<number>((sum, v) => sum + valueBytes(v), 0);
+  if (typeof value === "object") {
+    return Object.entries(value).reduce((sum, [k, v]) => sum + stringBytes(k) + valueBytes(v), 0);
+  }
+  return 8;
+}
+
+/** The storage size Firestore will count for `data` at `ref` (name + fields + 32 bytes). */
+export function firestoreDocumentBytes(ref: DocumentReference, data: DocumentData): number {
+  const name = ref.path.split("/").reduce((sum, segment) => sum + stringBytes(segment), 16);
+  return name + valueBytes(data) + 32;
+}
+
+/** Throws 413 when `data` would not fit in one Firestore document at `ref`. */
+export function assertFitsDocument(ref: DocumentReference, data: DocumentData, what: string): void {
+  const bytes = firestoreDocumentBytes(ref, data);
+  if (bytes > FIRESTORE_MAX_DOCUMENT_BYTES) {
+    throw new ApiError(
+      "payload_too_large",
+      `${what} needs ${bytes} bytes of storage; a Firestore document holds at most ${FIRESTORE_MAX_DOCUMENT_BYTES}`,
+    );
+  }
+}
+
+export function kvRef(db: Firestore, email: string, scope: string, key: string): DocumentReference {
+  return db.collection(KEYVALUE).doc(email).collection(scope).doc(key);
+}
+
+/** Drops the stamp unless the caller asked to see it. */
+export function presentValue(data: DocumentData, withTimestamp: boolean): DocumentData {
+  if (withTimestamp) return data;
+  const { [TIMESTAMP_FIELD]: _stamp, ...rest } = data;
+  return rest;
+}
+
+export function nowSeconds(deps: Deps): number {
+  return deps.now().getTime() / 1000;
+}
+
+export function kvScopePages(deps: Deps, email: string, scope: string, withTimestamp: boolean): PageReader {
+  const query = deps.db.collection(KEYVALUE).doc(email).collection(scope);
+  return firestorePages(query, (id, data) => ({ key: id, value: presentValue(data, withTimestamp) }));
+}
+
+export async function readKv(
+  deps: Deps,
+  email: string,
+  scope: string,
+  key: string,
+  withTimestamp: boolean,
+): Promise<DocumentData> {
+  const snap = await kvRef(deps.db, email, scope, key).get();
+  const data = snap.data();
+  if (!data) throw notFound(`kv/${scope}/${key} does not exist`);
+  return presentValue(data, withTimestamp);
+}
+
+export async function writeKv(
+  deps: Deps,
+  email: string,
+  scope: string,
+  key: string,
+  value: DocumentData,
+): Promise<void> {
+  const ref = kvRef(deps.db, email, scope, key);
+  const data = { ...value, [TIMESTAMP_FIELD]: nowSeconds(deps) };
+  assertFitsDocument(ref, data, `kv/${scope}/${key}`);
+  await ref.set(data);
+}
+
+export async function deleteKv(deps: Deps, email: string, scope: string, key: string): Promise<void> {
+  await kvRef(deps.db, email, scope, key).delete();
+}
