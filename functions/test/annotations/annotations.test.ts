@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import { copyFile, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { loadSeed, SEED_DIR } from "../../../scripts/lib/seed.js";
 import { annotationsApi } from "../../src/api/annotations.js";
 import { firestore } from "../../src/store/firebase.js";
 import { checkMatrix } from "../helpers/matrix.js";
@@ -65,6 +69,29 @@ describe("annotations v2", () => {
     await seedPersonas();
     server.deps.datasets.invalidate();
     server.deps.users.invalidate();
+  });
+
+  it("serves the emulator seed (emulator-data/firestore/annotations.json)", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "seed-"));
+    try {
+      await copyFile(path.join(SEED_DIR, "annotations.json"), path.join(dir, "annotations.json"));
+      await loadSeed(firestore(), dir);
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+    const res = await call<Out[]>(server.url, "GET", `/v2/annotations/${PRIVATE_DS}?groups=team`, {
+      token: tokens.reader,
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(
+      res.body.map((a) => `${a.user}/${a.key}`),
+      [
+        `${READER}/Pt2010_2105_610`,
+        `${READER}/Sp2000_2100_600_40_40_40`,
+        `${WRITER}/Ln1000_1000_500_1100_1050_520`,
+        `${WRITER}/Pt1200_3400_560`,
+      ],
+    );
   });
 
   describe("GET /v2/annotations/{dataset}", () => {
