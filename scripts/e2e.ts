@@ -14,7 +14,14 @@ let status = 1;
 try {
   const run = spawnSync(
     FIREBASE_BIN,
-    ["emulators:exec", "--only", EMULATORS, "--project", PROJECT_ID, "npx mocha 'functions/test/e2e/**/*.e2e.ts'"],
+    [
+      "emulators:exec",
+      "--only",
+      EMULATORS,
+      "--project",
+      PROJECT_ID,
+      "npx mocha 'functions/test/e2e/**/*.e2e.ts'",
+    ],
     {
       cwd: ROOT,
       stdio: "inherit",

@@ -5,7 +5,11 @@
  */
 import { initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
-import { javaMajorVersion, startFirestoreEmulator, type FirestoreEmulator } from "./lib/firestore-emulator.js";
+import {
+  javaMajorVersion,
+  startFirestoreEmulator,
+  type FirestoreEmulator,
+} from "./lib/firestore-emulator.js";
 import { EMULATORS, firebaseEnv, killTree, spawnFirebase, waitForUrl } from "./lib/firebase-emulators.js";
 import { ensureLocalSecret, PORTS, PROJECT_ID } from "./lib/local-env.js";
 import { loadSeed } from "./lib/seed.js";

@@ -11,7 +11,10 @@ import { ensureLocalSecret, PORTS, PROJECT_ID } from "./lib/local-env.js";
 async function currentGeneration(email: string): Promise<number> {
   const url = `http://127.0.0.1:${PORTS.firestore}/v1/projects/${PROJECT_ID}/databases/(default)/documents/neurofire_token_state/${encodeURIComponent(email)}`;
   try {
-    const res = await fetch(url, { headers: { authorization: "Bearer owner" }, signal: AbortSignal.timeout(2000) });
+    const res = await fetch(url, {
+      headers: { authorization: "Bearer owner" },
+      signal: AbortSignal.timeout(2000),
+    });
     if (!res.ok) return 0;
     const doc = (await res.json()) as { fields?: { generation?: { integerValue?: string } } };
     return Number(doc.fields?.generation?.integerValue ?? 0);
@@ -26,7 +29,13 @@ if (!email.success) {
   process.exit(2);
 }
 const config = configSchema.parse({ projectId: PROJECT_ID, tokenSecret: ensureLocalSecret() });
-const token = await signApiToken(config, email.data, { email_verified: true }, await currentGeneration(email.data), Date.now());
+const token = await signApiToken(
+  config,
+  email.data,
+  { email_verified: true },
+  await currentGeneration(email.data),
+  Date.now(),
+);
 console.error(`API token for ${email.data}, valid ${config.tokenLifetimeSeconds / 86400} days. Use it as:`);
 console.error(`  curl -H "Authorization: Bearer <token>" http://127.0.0.1:${PORTS.hosting}/v2/datasets`);
 console.log(token);

@@ -14,7 +14,10 @@ export interface GoogleCertsServer {
   /** Number of certificate fetches served (to show that certificates are cached). */
   fetches(): number;
   /** Signs a Google-style ID token; claims override the defaults. */
-  sign(claims: JWTPayload & Record<string, unknown>, options?: { kid?: string; key?: CryptoKey }): Promise<string>;
+  sign(
+    claims: JWTPayload & Record<string, unknown>,
+    options?: { kid?: string; key?: CryptoKey },
+  ): Promise<string>;
   /** A key pair Google does not publish, for forged-signature tests. */
   strangerKey(): Promise<CryptoKey>;
   /** The published public key in PEM, e.g. for an RS256-to-HS256 confusion attack. */
@@ -31,7 +34,10 @@ export async function startGoogleCertsServer(): Promise<GoogleCertsServer> {
   const server = http.createServer((req, res) => {
     if (req.method === "GET" && req.url?.startsWith("/oauth2/v1/certs")) {
       fetches += 1;
-      res.writeHead(200, { "content-type": "application/json; charset=UTF-8", "cache-control": "public, max-age=3600" });
+      res.writeHead(200, {
+        "content-type": "application/json; charset=UTF-8",
+        "cache-control": "public, max-age=3600",
+      });
       res.end(JSON.stringify({ [GOOGLE_KID]: publicPem }));
       return;
     }
@@ -47,7 +53,7 @@ export async function startGoogleCertsServer(): Promise<GoogleCertsServer> {
       const now = Math.floor(Date.now() / 1000);
       return new SignJWT({ email_verified: true, ...claims })
         .setProtectedHeader({ alg: "RS256", kid: options.kid ?? GOOGLE_KID, typ: "JWT" })
-        .setIssuer((claims.iss as string | undefined) ?? "https://accounts.google.com")
+        .setIssuer(claims.iss ?? "https://accounts.google.com")
         .setAudience((claims.aud as string | undefined) ?? "32555940559.apps.googleusercontent.com")
         .setSubject(claims.sub ?? "1000000001")
         .setIssuedAt(claims.iat ?? now)

@@ -44,12 +44,16 @@ export class ApiError extends Error {
 
   /** The JSON body clients receive. */
   toJSON(): { detail: string; code: ErrorCode; issues?: Issue[] } {
-    return this.issues ? { detail: this.message, code: this.code, issues: this.issues } : { detail: this.message, code: this.code };
+    return this.issues
+      ? { detail: this.message, code: this.code, issues: this.issues }
+      : { detail: this.message, code: this.code };
   }
 }
 
-export const badRequest = (message: string, issues?: Issue[]) => new ApiError("invalid_argument", message, issues);
-export const unauthenticated = (message = "Could not validate credentials") => new ApiError("unauthenticated", message);
+export const badRequest = (message: string, issues?: Issue[]) =>
+  new ApiError("invalid_argument", message, issues);
+export const unauthenticated = (message = "Could not validate credentials") =>
+  new ApiError("unauthenticated", message);
 export const forbidden = (message: string) => new ApiError("permission_denied", message);
 export const notFound = (message: string) => new ApiError("not_found", message);
 export const conflict = (message: string) => new ApiError("conflict", message);

@@ -40,14 +40,22 @@ export function javaMajorVersion(): number | undefined {
 export function findFirestoreJar(): string {
   const fromEnv = process.env.FIRESTORE_EMULATOR_JAR;
   if (fromEnv) {
-    if (!existsSync(fromEnv)) throw new Error(`FIRESTORE_EMULATOR_JAR=${fromEnv} does not exist. ${INSTALL_HINT}`);
+    if (!existsSync(fromEnv))
+      throw new Error(`FIRESTORE_EMULATOR_JAR=${fromEnv} does not exist. ${INSTALL_HINT}`);
     return fromEnv;
   }
   const info = spawnSync("gcloud", ["info", "--format=value(installation.sdk_root)"], { encoding: "utf8" });
   if (info.error || info.status !== 0) {
-    throw new Error(`No Firestore emulator found: the Google Cloud SDK (gcloud) is not installed. ${INSTALL_HINT}`);
+    throw new Error(
+      `No Firestore emulator found: the Google Cloud SDK (gcloud) is not installed. ${INSTALL_HINT}`,
+    );
   }
-  const jar = path.join(info.stdout.trim(), "platform", "cloud-firestore-emulator", "cloud-firestore-emulator.jar");
+  const jar = path.join(
+    info.stdout.trim(),
+    "platform",
+    "cloud-firestore-emulator",
+    "cloud-firestore-emulator.jar",
+  );
   if (!existsSync(jar)) {
     throw new Error(`The Google Cloud SDK has no Firestore emulator (looked for ${jar}). ${INSTALL_HINT}`);
   }

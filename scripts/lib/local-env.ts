@@ -37,5 +37,10 @@ export function ensureLocalSecret(): string {
 /** Writes the params the local stack needs (loopback endpoints) into functions/.env.local. */
 export function writeLocalParams(values: Record<string, string>): void {
   const merged = { ...parseEnvFile(ENV_FILE), ...values };
-  writeFileSync(ENV_FILE, Object.entries(merged).map(([k, v]) => `${k}=${v}`).join("\n") + "\n");
+  writeFileSync(
+    ENV_FILE,
+    Object.entries(merged)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n") + "\n",
+  );
 }

@@ -13,7 +13,8 @@ function revive(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(revive);
   if (value !== null && typeof value === "object") {
     const entries = Object.entries(value);
-    if (entries.length === 1 && entries[0]![0] === "__timestamp") return Timestamp.fromDate(new Date(String(entries[0]![1])));
+    if (entries.length === 1 && entries[0]![0] === "__timestamp")
+      return Timestamp.fromDate(new Date(String(entries[0]![1])));
     return Object.fromEntries(entries.map(([k, v]) => [k, revive(v)]));
   }
   return value;
@@ -24,7 +25,10 @@ export async function loadSeed(db: Firestore, dir = SEED_DIR): Promise<number> {
   const writer = db.bulkWriter();
   let count = 0;
   for (const file of files) {
-    const docs = JSON.parse(await readFile(path.join(dir, file), "utf8")) as Record<string, Record<string, unknown>>;
+    const docs = JSON.parse(await readFile(path.join(dir, file), "utf8")) as Record<
+      string,
+      Record<string, unknown>
+    >;
     for (const [docPath, data] of Object.entries(docs)) {
       void writer.set(db.doc(docPath), revive(data) as Record<string, unknown>);
       count += 1;

@@ -26,7 +26,12 @@ export const datasetsApi = defineGroup({
       response: datasetsResponseSchema,
       async handler({ res, deps, user, query }) {
         const items = await readableDatasets(deps, user, query.templates ?? false);
-        await sendList(res, { shape: "object", read: arrayPages(items), limit: query.limit, cursor: query.cursor });
+        await sendList(res, {
+          shape: "object",
+          read: arrayPages(items),
+          limit: query.limit,
+          cursor: query.cursor,
+        });
       },
     }),
     route({
@@ -36,7 +41,8 @@ export const datasetsApi = defineGroup({
       params: z.object({ dataset: datasetId }),
       query: templatesQuery,
       response: storedDatasetSchema,
-      handler: ({ deps, user, params, query }) => readDataset(deps, user, params.dataset, query.templates ?? false),
+      handler: ({ deps, user, params, query }) =>
+        readDataset(deps, user, params.dataset, query.templates ?? false),
     }),
     route({
       method: "post",

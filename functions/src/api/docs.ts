@@ -12,7 +12,10 @@ import { defineGroup, route, type ApiGroup, type RouteDef } from "../http/route.
 import { ERROR_STATUS } from "../errors.js";
 
 function jsonSchema(schema: z.ZodType, io: "input" | "output"): unknown {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<string, unknown>;
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
   return rest;
 }
 
@@ -23,11 +26,19 @@ function openApiPath(mount: string, routePath: string): string {
 
 function parameters(def: RouteDef): unknown[] {
   const out: unknown[] = [];
-  for (const [where, schema] of [["path", def.params], ["query", def.query]] as const) {
+  for (const [where, schema] of [
+    ["path", def.params],
+    ["query", def.query],
+  ] as const) {
     if (!schema) continue;
     const js = jsonSchema(schema, "input") as { properties?: Record<string, unknown>; required?: string[] };
     for (const [name, prop] of Object.entries(js.properties ?? {})) {
-      out.push({ name, in: where, required: where === "path" || (js.required ?? []).includes(name), schema: prop });
+      out.push({
+        name,
+        in: where,
+        required: where === "path" || (js.required ?? []).includes(name),
+        schema: prop,
+      });
     }
   }
   return out;
@@ -67,12 +78,19 @@ export function buildOpenApi(groups: ApiGroup[], urlPrefix = ""): Record<string,
             ...(def.auth === "none" ? { security: [] } : {}),
             parameters: parameters(def),
             ...(def.body
-              ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(def.body, "input") } } } }
+              ? {
+                  requestBody: {
+                    required: true,
+                    content: { "application/json": { schema: jsonSchema(def.body, "input") } },
+                  },
+                }
               : {}),
             responses: {
               "200": {
                 description: "OK",
-                ...(def.response ? { content: { "application/json": { schema: jsonSchema(def.response, "output") } } } : {}),
+                ...(def.response
+                  ? { content: { "application/json": { schema: jsonSchema(def.response, "output") } } }
+                  : {}),
               },
               default: errorResponse,
             },
@@ -124,7 +142,8 @@ export function docsApi(groups: () => ApiGroup[]): ApiGroup {
         path: "/openapi.json",
         auth: "none",
         summary: "This document",
-        handler: ({ deps }) => Promise.resolve((spec ??= buildOpenApi([...groups(), docsApi(() => [])], deps.config.urlPrefix))),
+        handler: ({ deps }) =>
+          Promise.resolve((spec ??= buildOpenApi([...groups(), docsApi(() => [])], deps.config.urlPrefix))),
       }),
       route({
         method: "get",
@@ -134,7 +153,9 @@ export function docsApi(groups: () => ApiGroup[]): ApiGroup {
         handler({ req, res }) {
           // Relative links keep the page working under Hosting and under the function's own URL.
           const slash = req.originalUrl.split("?")[0]!.endsWith("/");
-          res.type("html").send(docsPage(slash ? "assets/" : "docs/assets/", slash ? "../openapi.json" : "openapi.json"));
+          res
+            .type("html")
+            .send(docsPage(slash ? "assets/" : "docs/assets/", slash ? "../openapi.json" : "openapi.json"));
           return Promise.resolve(undefined);
         },
       }),

@@ -26,7 +26,8 @@ export const serverApi = defineGroup({
       response: z.object({ email: z.string(), generation: z.number() }),
       async handler({ deps, user, body, can }) {
         const target = body?.email ?? user.email;
-        if (target !== user.email && !(await can("is_admin"))) throw forbidden("Only admins can revoke other users' tokens");
+        if (target !== user.email && !(await can("is_admin")))
+          throw forbidden("Only admins can revoke other users' tokens");
         const generation = await deps.tokenState.revoke(target, user.email, deps.now());
         deps.log.info("tokens revoked", { email: target, by: user.email });
         return { email: target, generation };

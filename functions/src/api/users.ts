@@ -18,7 +18,10 @@ export const usersApi = defineGroup({
       response: z.record(z.string(), userSchema),
       async handler({ res, deps, query, require }) {
         await require("is_admin");
-        const read = firestorePages(deps.db.collection(USERS), (id, data) => ({ key: id, value: deps.users.fromDoc(id, data) }));
+        const read = firestorePages(deps.db.collection(USERS), (id, data) => ({
+          key: id,
+          value: deps.users.fromDoc(id, data),
+        }));
         await sendList(res, { shape: "object", read, limit: query.limit, cursor: query.cursor });
       },
     }),
@@ -27,7 +30,8 @@ export const usersApi = defineGroup({
       path: "/",
       alsoPut: true,
       summary: "Set users' roles and, when sent, groups, name, org and disabled (admins)",
-      description: "Body `{email: {global_roles, datasets, groups?, name?, org?, disabled?}}`. Fields not sent are kept.",
+      description:
+        "Body `{email: {global_roles, datasets, groups?, name?, org?, disabled?}}`. Fields not sent are kept.",
       body: usersUpdateBodySchema,
       response: z.null(),
       async handler({ deps, body, require }) {

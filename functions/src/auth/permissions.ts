@@ -38,7 +38,8 @@ function level(user: User, dataset: string | undefined, isPublic: boolean): numb
   let best = isPublic ? rank(PUBLIC_LEVEL) : -1;
   // dataset_admin is per dataset only; a global "dataset_admin" would be meaningless.
   for (const role of user.global_roles) if (role !== "dataset_admin") best = Math.max(best, rank(role));
-  if (dataset !== undefined) for (const role of user.datasets[dataset] ?? []) best = Math.max(best, rank(role));
+  if (dataset !== undefined)
+    for (const role of user.datasets[dataset] ?? []) best = Math.max(best, rank(role));
   return best;
 }
 
@@ -57,5 +58,8 @@ export function hasRole(user: User, role: string, dataset?: string, isPublic = f
   if (user.disabled) return false;
   if (isAdmin(user)) return true;
   if (rank(role) >= 0) return level(user, dataset, isPublic) >= rank(role);
-  return user.global_roles.includes(role) || (dataset !== undefined && (user.datasets[dataset] ?? []).includes(role));
+  return (
+    user.global_roles.includes(role) ||
+    (dataset !== undefined && (user.datasets[dataset] ?? []).includes(role))
+  );
 }

@@ -27,7 +27,15 @@ export interface Principal {
 const GOOGLE_ISSUERS = ["accounts.google.com", "https://accounts.google.com"];
 const FIREBASE_ISSUER_PREFIX = "https://securetoken.google.com/";
 /** Google claims copied into API tokens (clio-store's whitelist); never `aud`. */
-export const PROFILE_CLAIMS = ["hd", "email_verified", "name", "picture", "given_name", "family_name", "locale"];
+export const PROFILE_CLAIMS = [
+  "hd",
+  "email_verified",
+  "name",
+  "picture",
+  "given_name",
+  "family_name",
+  "locale",
+];
 const MAX_TOKEN_LENGTH = 8192;
 
 export class TokenVerifier {
@@ -60,7 +68,8 @@ export class TokenVerifier {
       throw unauthenticated();
     }
     if (typeof issuer === "string" && GOOGLE_ISSUERS.includes(issuer)) return this.verifyGoogle(token);
-    if (typeof issuer === "string" && issuer.startsWith(FIREBASE_ISSUER_PREFIX)) return this.verifyFirebase(token);
+    if (typeof issuer === "string" && issuer.startsWith(FIREBASE_ISSUER_PREFIX))
+      return this.verifyFirebase(token);
     return this.verifyApiToken(token);
   }
 
@@ -84,7 +93,9 @@ export class TokenVerifier {
 
   private async verifyGoogle(token: string): Promise<Principal> {
     if (decodeProtectedHeader(token).alg !== "RS256") throw unauthenticated();
-    this.google ??= new OAuth2Client({ endpoints: { oauth2FederatedSignonPemCertsUrl: this.config.googleCertsUrl } });
+    this.google ??= new OAuth2Client({
+      endpoints: { oauth2FederatedSignonPemCertsUrl: this.config.googleCertsUrl },
+    });
     const audience = this.config.googleAudiences.length > 0 ? this.config.googleAudiences : undefined;
     let claims: Record<string, unknown>;
     try {
@@ -108,12 +119,14 @@ export class TokenVerifier {
 
   private async checkNotRevoked(principal: Principal): Promise<void> {
     const gen = typeof principal.claims.gen === "number" ? principal.claims.gen : 0;
-    if (gen < (await this.tokenState.generation(principal.email))) throw unauthenticated("Token has been revoked");
+    if (gen < (await this.tokenState.generation(principal.email)))
+      throw unauthenticated("Token has been revoked");
   }
 
   /** Issues an API token for `principal` (clio's FlyEM token). */
   async issue(principal: Principal): Promise<string> {
-    if (!this.config.tokenSecret) throw unavailable("API tokens are not configured on this server (FLYEM_SECRET)");
+    if (!this.config.tokenSecret)
+      throw unavailable("API tokens are not configured on this server (FLYEM_SECRET)");
     const generation = await this.tokenState.generation(principal.email);
     return signApiToken(this.config, principal.email, principal.claims, generation, this.now());
   }
@@ -126,7 +139,12 @@ export class TokenVerifier {
 function principalFromVerifiedClaims(claims: Record<string, unknown>, kind: TokenKind): Principal {
   if (typeof claims.email !== "string" || !claims.email) throw unauthenticated("The token carries no email");
   if (claims.email_verified !== true) throw unauthenticated("The token's email is not verified");
-  return { email: claims.email.toLowerCase(), kind, claims, exp: typeof claims.exp === "number" ? claims.exp : 0 };
+  return {
+    email: claims.email.toLowerCase(),
+    kind,
+    claims,
+    exp: typeof claims.exp === "number" ? claims.exp : 0,
+  };
 }
 
 /**

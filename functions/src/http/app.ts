@@ -35,7 +35,10 @@ declare module "express-serve-static-core" {
 }
 
 export function toIssues(error: z.ZodError): Issue[] {
-  return error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === "symbol" ? String(p) : p)), message: i.message }));
+  return error.issues.map((i) => ({
+    path: i.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
+    message: i.message,
+  }));
 }
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
@@ -64,7 +67,18 @@ function handle(def: RouteDef, deps: Deps) {
     const query = parse(def.query, req.query, "query");
     const body = parse(def.body, req.body, "body");
     const log = withFields(deps.log, { requestId: req.requestId });
-    const result = await def.handler({ req, res, params, query, body, deps, user, principal, log, ...makeCtxHelpers(deps, user) });
+    const result = await def.handler({
+      req,
+      res,
+      params,
+      query,
+      body,
+      deps,
+      user,
+      principal,
+      log,
+      ...makeCtxHelpers(deps, user),
+    });
     if (res.headersSent) return;
     if (result !== undefined) res.json(result);
     else res.status(204).end();
@@ -73,13 +87,18 @@ function handle(def: RouteDef, deps: Deps) {
 
 /** Parses JSON (also when sent as text/plain) unless the Functions runtime already did. */
 function jsonBody(maxBytes: number) {
-  const parser = express.json({ limit: maxBytes, type: ["application/json", "application/*+json", "text/plain"], strict: false });
+  const parser = express.json({
+    limit: maxBytes,
+    type: ["application/json", "application/*+json", "text/plain"],
+    strict: false,
+  });
   return (req: Request, res: Response, next: NextFunction) => {
     if (req.rawBody !== undefined) {
-      if (req.rawBody.length > maxBytes) return next(new ApiError("payload_too_large", `Request bodies are limited to ${maxBytes} bytes`));
+      if (req.rawBody.length > maxBytes)
+        return next(new ApiError("payload_too_large", `Request bodies are limited to ${maxBytes} bytes`));
       if (typeof req.body === "string" && req.is("text/plain")) {
         try {
-          req.body = req.body.length > 0 ? JSON.parse(req.body) : undefined;
+          req.body = req.body.length > 0 ? (JSON.parse(req.body) as unknown) : undefined;
         } catch {
           return next(badRequest("The request body is not valid JSON"));
         }
@@ -97,12 +116,17 @@ function errorHandler(deps: Deps) {
     else if (isBodyParserError(err)) {
       error =
         err.type === "entity.too.large"
-          ? new ApiError("payload_too_large", `Request bodies are limited to ${deps.config.maxBodyBytes} bytes`)
+          ? new ApiError(
+              "payload_too_large",
+              `Request bodies are limited to ${deps.config.maxBodyBytes} bytes`,
+            )
           : err.type === "entity.parse.failed"
             ? badRequest("The request body is not valid JSON")
             : badRequest(`The request body could not be read (${err.type})`);
     } else {
-      error = new ApiError("internal", `Internal error (request ${req.requestId ?? "?"})`, undefined, { cause: err });
+      error = new ApiError("internal", `Internal error (request ${req.requestId ?? "?"})`, undefined, {
+        cause: err,
+      });
     }
     if (error.status >= 500) {
       deps.log.error("request failed", {
@@ -125,7 +149,12 @@ function errorHandler(deps: Deps) {
 }
 
 function isBodyParserError(err: unknown): err is { type: string } {
-  return typeof err === "object" && err !== null && typeof (err as { type?: unknown }).type === "string" && "status" in err;
+  return (
+    typeof err === "object" &&
+    err !== null &&
+    typeof (err as { type?: unknown }).type === "string" &&
+    "status" in err
+  );
 }
 
 /** Builds the express app serving `groups`. */

@@ -7,7 +7,8 @@ import type { NextFunction, Request, Response } from "express";
 
 export const ALLOWED_METHODS = "GET, HEAD, POST, PUT, DELETE, OPTIONS";
 export const ALLOWED_HEADERS = "Authorization, Content-Type, Range";
-export const EXPOSED_HEADERS = "Content-Length, Content-Range, Accept-Ranges, ETag, X-Next-Cursor, X-Request-Id";
+export const EXPOSED_HEADERS =
+  "Content-Length, Content-Range, Accept-Ranges, ETag, X-Next-Cursor, X-Request-Id";
 
 export function cors(allowedOrigins: string[]) {
   const any = allowedOrigins.includes("*");

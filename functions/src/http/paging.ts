@@ -83,8 +83,11 @@ export async function sendList(res: Response, options: SendListOptions): Promise
     const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
     const items = await read(after, limit + 1);
     const page = items.slice(0, limit);
-    if (items.length > limit) res.setHeader(NEXT_CURSOR_HEADER, encodeCursor(page[page.length - 1]!.position));
-    res.json(shape === "object" ? Object.fromEntries(page.map((i) => [i.key, i.value])) : page.map((i) => i.value));
+    if (items.length > limit)
+      res.setHeader(NEXT_CURSOR_HEADER, encodeCursor(page[page.length - 1]!.position));
+    res.json(
+      shape === "object" ? Object.fromEntries(page.map((i) => [i.key, i.value])) : page.map((i) => i.value),
+    );
     return;
   }
   await streamList(res, shape, read);
@@ -100,7 +103,10 @@ async function streamList(res: Response, shape: "object" | "array", read: PageRe
     let chunk = "";
     for (const item of items) {
       chunk += first ? "" : ",";
-      chunk += shape === "object" ? `${JSON.stringify(item.key)}:${JSON.stringify(item.value)}` : JSON.stringify(item.value);
+      chunk +=
+        shape === "object"
+          ? `${JSON.stringify(item.key)}:${JSON.stringify(item.value)}`
+          : JSON.stringify(item.value);
       first = false;
     }
     if (chunk) await write(res, chunk);

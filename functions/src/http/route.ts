@@ -26,9 +26,9 @@ export interface Ctx<P = unknown, Q = unknown, B = unknown> {
   principal: Principal | undefined;
   log: Logger;
   /** Throws 403 unless the caller holds `permission` on `dataset`. */
-  require(permission: Permission, dataset?: string): Promise<void>;
+  require: (permission: Permission, dataset?: string) => Promise<void>;
   /** Whether the caller holds `permission` on `dataset`. */
-  can(permission: Permission, dataset?: string): Promise<boolean>;
+  can: (permission: Permission, dataset?: string) => Promise<boolean>;
 }
 
 export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
@@ -77,7 +77,7 @@ export function makeCtxHelpers(deps: Deps, user: User): Pick<Ctx, "require" | "c
     allows(user, permission, dataset, dataset !== undefined && (await deps.datasets.isPublic(dataset)));
   return {
     can,
-    async require(permission, dataset) {
+    require: async (permission, dataset) => {
       if (!(await can(permission, dataset))) {
         throw forbidden(
           dataset === undefined

@@ -10,11 +10,9 @@ export const queryBool = z
  * A clio dataset id: a Firestore document id that also appears in paths and BigQuery names
  * elsewhere, so the character set is deliberately narrow.
  */
-export const datasetId = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, {
-    error: "dataset ids are 1-128 characters: letters, digits, _ . : - (starting with a letter or digit)",
-  });
+export const datasetId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, {
+  error: "dataset ids are 1-128 characters: letters, digits, _ . : - (starting with a letter or digit)",
+});
 
 export const email = z
   .email({ error: "must be an email address" })
@@ -25,7 +23,11 @@ export const email = z
 export const roleName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: "invalid role name" });
 
 /** A group name; clio allows spaces (malevnc sends "UK Drosophila Connectomics"). */
-export const groupName = z.string().min(1).max(128).regex(/^[^/]+$/, { error: "group names cannot contain /" });
+export const groupName = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[^/]+$/, { error: "group names cannot contain /" });
 
 /** Any JSON object, kept as sent. */
 export const jsonObject = z.record(z.string(), z.unknown());

@@ -31,6 +31,13 @@ export const datasetSchema = z.looseObject({
   navHide: z.boolean().optional(),
   location: z.string().optional(),
   source: z.string().optional(),
+  /** Where the dataset's files live; the bucket defaults to FILES_BUCKET, the prefix to `<id>/`. */
+  files: z
+    .looseObject({
+      bucket: z.string().min(3).max(222).optional(),
+      prefix: z.string().max(1024).optional(),
+    })
+    .optional(),
 });
 export type Dataset = z.infer<typeof datasetSchema>;
 

@@ -40,11 +40,16 @@ function present(dataset: StoredDataset, templates: boolean): unknown {
 }
 
 /** The datasets `user` can read, by id, as clients see them. */
-export async function readableDatasets(deps: Deps, user: User, templates: boolean): Promise<{ key: string; value: unknown }[]> {
+export async function readableDatasets(
+  deps: Deps,
+  user: User,
+  templates: boolean,
+): Promise<{ key: string; value: unknown }[]> {
   const all = await deps.datasets.all();
   const out: { key: string; value: unknown }[] = [];
   for (const [id, dataset] of all) {
-    if (allows(user, "can_read", id, dataset.public === true)) out.push({ key: id, value: present(dataset, templates) });
+    if (allows(user, "can_read", id, dataset.public === true))
+      out.push({ key: id, value: present(dataset, templates) });
   }
   return out;
 }
@@ -52,7 +57,8 @@ export async function readableDatasets(deps: Deps, user: User, templates: boolea
 export async function readDataset(deps: Deps, user: User, id: string, templates: boolean): Promise<unknown> {
   const dataset = await deps.datasets.get(id);
   if (!dataset) throw notFound(`Dataset ${id} does not exist`);
-  if (!allows(user, "can_read", id, dataset.public === true)) throw forbidden(`${user.email} cannot read dataset ${id}`);
+  if (!allows(user, "can_read", id, dataset.public === true))
+    throw forbidden(`${user.email} cannot read dataset ${id}`);
   return present(dataset, templates);
 }
 
@@ -61,10 +67,18 @@ export async function readDataset(deps: Deps, user: User, id: string, templates:
  * exist and that they administer. A posted tag older than the stored one is refused, and every
  * document is written in one transaction, so a refused item leaves all of them unchanged.
  */
-export async function writeDatasets(deps: Deps, user: User, datasets: Record<string, Dataset>): Promise<void> {
+export async function writeDatasets(
+  deps: Deps,
+  user: User,
+  datasets: Record<string, Dataset>,
+): Promise<void> {
   for (const [id, dataset] of Object.entries(datasets)) {
     const bytes = Buffer.byteLength(JSON.stringify(dataset));
-    if (bytes > MAX_DOCUMENT_BYTES) throw new ApiError("payload_too_large", `Dataset ${id} is ${bytes} bytes; the limit is ${MAX_DOCUMENT_BYTES}`);
+    if (bytes > MAX_DOCUMENT_BYTES)
+      throw new ApiError(
+        "payload_too_large",
+        `Dataset ${id} is ${bytes} bytes; the limit is ${MAX_DOCUMENT_BYTES}`,
+      );
   }
   const collection = deps.db.collection(DATASETS);
   const ids = Object.keys(datasets);
@@ -75,7 +89,8 @@ export async function writeDatasets(deps: Deps, user: User, datasets: Record<str
       const stored = snap.data() as StoredDataset | undefined;
       if (!allows(user, "is_admin")) {
         if (!snap.exists) throw forbidden(`Only admins can create datasets (${id} does not exist)`);
-        if (!allows(user, "is_dataset_admin", id, stored?.public === true)) throw forbidden(`${user.email} is not an admin of dataset ${id}`);
+        if (!allows(user, "is_dataset_admin", id, stored?.public === true))
+          throw forbidden(`${user.email} is not an admin of dataset ${id}`);
       }
       const postedTag = datasets[id]!.tag;
       if (stored?.tag && postedTag && compareVersions(postedTag, stored.tag) < 0) {

@@ -23,7 +23,10 @@ describe("end to end through the Hosting and Functions emulators", function () {
   let admin: string;
 
   before(async () => {
-    assert.ok(process.env.FIREBASE_AUTH_EMULATOR_HOST, "run under firebase emulators:exec (npm run test:e2e)");
+    assert.ok(
+      process.env.FIREBASE_AUTH_EMULATOR_HOST,
+      "run under firebase emulators:exec (npm run test:e2e)",
+    );
     await clearFirestore();
     await seedPersonas();
     admin = await apiToken("admin@example.org", { secret: localSecret() });
@@ -33,7 +36,9 @@ describe("end to end through the Hosting and Functions emulators", function () {
     const viaHosting = await call<Record<string, unknown>>(HOSTING, "GET", "/v2/datasets", { token: admin });
     assert.equal(viaHosting.status, 200);
     assert.deepEqual(Object.keys(viaHosting.body).sort(), [PRIVATE_DS, PUBLIC_DS]);
-    const viaFunction = await call<Record<string, unknown>>(FUNCTIONS, "GET", "/datasets/v2/datasets/", { token: admin });
+    const viaFunction = await call<Record<string, unknown>>(FUNCTIONS, "GET", "/datasets/v2/datasets/", {
+      token: admin,
+    });
     assert.equal(viaFunction.status, 200);
     assert.deepEqual(viaFunction.body, viaHosting.body);
     const one = await call<{ tag: string }>(HOSTING, "GET", `/v2/datasets/${PRIVATE_DS}`, { token: admin });
@@ -48,19 +53,32 @@ describe("end to end through the Hosting and Functions emulators", function () {
 
   it("exchanges a Firebase Auth ID token for an API token that then works everywhere", async () => {
     const auth = getAuth(adminApp());
-    await auth.createUser({ email: "Reader@Example.org", password: "correct horse battery", emailVerified: true });
+    await auth.createUser({
+      email: "Reader@Example.org",
+      password: "correct horse battery",
+      emailVerified: true,
+    });
     const signIn = await fetch(
       `http://${process.env.FIREBASE_AUTH_EMULATOR_HOST}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=local`,
       {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ email: "reader@example.org", password: "correct horse battery", returnSecureToken: true }),
+        body: JSON.stringify({
+          email: "reader@example.org",
+          password: "correct horse battery",
+          returnSecureToken: true,
+        }),
       },
     );
     const { idToken } = (await signIn.json()) as { idToken: string };
-    const roles = await call<{ email: string; datasets: Record<string, string[]> }>(HOSTING, "GET", "/v2/roles", {
-      token: idToken,
-    });
+    const roles = await call<{ email: string; datasets: Record<string, string[]> }>(
+      HOSTING,
+      "GET",
+      "/v2/roles",
+      {
+        token: idToken,
+      },
+    );
     assert.equal(roles.status, 200);
     assert.equal(roles.body.email, "reader@example.org");
     assert.deepEqual(roles.body.datasets, { [PRIVATE_DS]: ["clio_general"] });
@@ -68,7 +86,10 @@ describe("end to end through the Hosting and Functions emulators", function () {
     const exchanged = await call<string>(HOSTING, "POST", "/v2/server/token", { token: idToken });
     assert.equal(exchanged.status, 200);
     assert.equal(typeof exchanged.body, "string");
-    const payload = JSON.parse(Buffer.from(exchanged.body.split(".")[1]!, "base64url").toString()) as Record<string, unknown>;
+    const payload = JSON.parse(Buffer.from(exchanged.body.split(".")[1]!, "base64url").toString()) as Record<
+      string,
+      unknown
+    >;
     assert.equal(payload.email, "reader@example.org");
     assert.equal(payload.iss, "flyem-clio-store");
     const again = await call<{ email: string }>(HOSTING, "GET", "/v2/roles", { token: exchanged.body });
@@ -85,7 +106,11 @@ describe("end to end through the Hosting and Functions emulators", function () {
   });
 
   it("serves the OpenAPI document and a docs page that needs no internet", async () => {
-    const spec = await call<{ openapi: string; paths: Record<string, unknown> }>(HOSTING, "GET", "/v2/openapi.json");
+    const spec = await call<{ openapi: string; paths: Record<string, unknown> }>(
+      HOSTING,
+      "GET",
+      "/v2/openapi.json",
+    );
     assert.equal(spec.status, 200);
     assert.ok(spec.body.paths["/v2/datasets/{dataset}"]);
     const page = await fetch(`${HOSTING}/v2/docs`);

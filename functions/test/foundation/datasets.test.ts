@@ -44,7 +44,9 @@ describe("datasets", () => {
           neuroglancer: { layers: [{ name: "seg-{uuid}", source: { url: "dvid://host/{uuid}/seg" } }] },
         });
       server.deps.datasets.invalidate();
-      const asAdmin = await call<Record<string, Record<string, unknown>>>(server.url, "GET", "/v2/datasets", { token: tokens.admin });
+      const asAdmin = await call<Record<string, Record<string, unknown>>>(server.url, "GET", "/v2/datasets", {
+        token: tokens.admin,
+      });
       assert.equal(asAdmin.status, 200);
       assert.deepEqual(Object.keys(asAdmin.body).sort(), [PRIVATE_DS, PUBLIC_DS]);
       assert.equal(asAdmin.body[PRIVATE_DS]!.location, "precomputed://gs://bucket/v1.2/grayscale");
@@ -52,20 +54,33 @@ describe("datasets", () => {
         layers: [{ name: "seg-abc123", source: { url: "dvid://host/abc123/seg" } }],
       });
 
-      const raw = await call<Record<string, Record<string, unknown>>>(server.url, "GET", "/v2/datasets?templates=true", {
-        token: tokens.admin,
-      });
+      const raw = await call<Record<string, Record<string, unknown>>>(
+        server.url,
+        "GET",
+        "/v2/datasets?templates=true",
+        {
+          token: tokens.admin,
+        },
+      );
       assert.equal(raw.body[PRIVATE_DS]!.location, "precomputed://gs://bucket/{tag}/grayscale");
 
-      const asStranger = await call<Record<string, unknown>>(server.url, "GET", "/v2/datasets", { token: tokens.unknown });
+      const asStranger = await call<Record<string, unknown>>(server.url, "GET", "/v2/datasets", {
+        token: tokens.unknown,
+      });
       assert.deepEqual(Object.keys(asStranger.body), [PUBLIC_DS]);
-      const asReader = await call<Record<string, unknown>>(server.url, "GET", "/v2/datasets/", { token: tokens.reader });
+      const asReader = await call<Record<string, unknown>>(server.url, "GET", "/v2/datasets/", {
+        token: tokens.reader,
+      });
       assert.deepEqual(Object.keys(asReader.body).sort(), [PRIVATE_DS, PUBLIC_DS]);
     });
 
     it("pages with limit and an opaque cursor", async () => {
       const batch = firestore().batch();
-      for (let i = 0; i < 7; i++) batch.set(firestore().collection("clio_datasets").doc(`ds${i}`), { description: `d${i}`, public: true });
+      for (let i = 0; i < 7; i++)
+        batch.set(firestore().collection("clio_datasets").doc(`ds${i}`), {
+          description: `d${i}`,
+          public: true,
+        });
       await batch.commit();
       server.deps.datasets.invalidate();
       const seen: string[] = [];
@@ -73,7 +88,9 @@ describe("datasets", () => {
       let pages = 0;
       do {
         const q: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
-        const res = await call<Record<string, unknown>>(server.url, "GET", `/v2/datasets?limit=3${q}`, { token: tokens.unknown });
+        const res = await call<Record<string, unknown>>(server.url, "GET", `/v2/datasets?limit=3${q}`, {
+          token: tokens.unknown,
+        });
         assert.equal(res.status, 200);
         seen.push(...Object.keys(res.body));
         cursor = res.headers.get("x-next-cursor");
@@ -81,35 +98,51 @@ describe("datasets", () => {
       } while (cursor);
       assert.equal(pages, 3);
       assert.deepEqual(seen, ["ds0", "ds1", "ds2", "ds3", "ds4", "ds5", "ds6", PUBLIC_DS]);
-      const bad = await call<{ code: string }>(server.url, "GET", "/v2/datasets?cursor=garbage", { token: tokens.admin });
+      const bad = await call<{ code: string }>(server.url, "GET", "/v2/datasets?cursor=garbage", {
+        token: tokens.admin,
+      });
       assert.equal(bad.status, 400);
       assert.equal(bad.body.code, "invalid_argument");
     });
 
     it("permission matrix", async () => {
-      await checkMatrix(server, tokens, { method: "GET", path: "/v2/datasets" }, {
-        anonymous: 401,
-        unknown: 200,
-        reader: 200,
-        writer: 200,
-        datasetAdmin: 200,
-        admin: 200,
-        disabled: 403,
-      });
+      await checkMatrix(
+        server,
+        tokens,
+        { method: "GET", path: "/v2/datasets" },
+        {
+          anonymous: 401,
+          unknown: 200,
+          reader: 200,
+          writer: 200,
+          datasetAdmin: 200,
+          admin: 200,
+          disabled: 403,
+        },
+      );
     });
   });
 
   describe("GET /v2/datasets/{id}", () => {
     it("returns the dataset, 403 without access and 404 when missing, never null", async () => {
-      const ok = await call<Record<string, unknown>>(server.url, "GET", `/v2/datasets/${PRIVATE_DS}`, { token: tokens.reader });
+      const ok = await call<Record<string, unknown>>(server.url, "GET", `/v2/datasets/${PRIVATE_DS}`, {
+        token: tokens.reader,
+      });
       assert.equal(ok.status, 200);
       assert.equal(ok.body.description, "a private dataset");
-      const denied = await call<{ code: string; detail: string }>(server.url, "GET", `/v2/datasets/${PRIVATE_DS}`, {
-        token: tokens.unknown,
-      });
+      const denied = await call<{ code: string; detail: string }>(
+        server.url,
+        "GET",
+        `/v2/datasets/${PRIVATE_DS}`,
+        {
+          token: tokens.unknown,
+        },
+      );
       assert.equal(denied.status, 403);
       assert.equal(denied.body.code, "permission_denied");
-      const missing = await call<{ code: string }>(server.url, "GET", "/v2/datasets/nope", { token: tokens.admin });
+      const missing = await call<{ code: string }>(server.url, "GET", "/v2/datasets/nope", {
+        token: tokens.admin,
+      });
       assert.equal(missing.status, 404);
       assert.equal(missing.body.code, "not_found");
       const bad = await call(server.url, "GET", "/v2/datasets/bad%2Fid", { token: tokens.admin });
@@ -117,24 +150,34 @@ describe("datasets", () => {
     });
 
     it("permission matrix on the private and the public dataset", async () => {
-      await checkMatrix(server, tokens, { method: "GET", path: `/v2/datasets/${PRIVATE_DS}` }, {
-        anonymous: 401,
-        unknown: 403,
-        reader: 200,
-        writer: 200,
-        datasetAdmin: 200,
-        admin: 200,
-        disabled: 403,
-      });
-      await checkMatrix(server, tokens, { method: "GET", path: `/v2/datasets/${PUBLIC_DS}` }, {
-        anonymous: 401,
-        unknown: 200,
-        reader: 200,
-        writer: 200,
-        datasetAdmin: 200,
-        admin: 200,
-        disabled: 403,
-      });
+      await checkMatrix(
+        server,
+        tokens,
+        { method: "GET", path: `/v2/datasets/${PRIVATE_DS}` },
+        {
+          anonymous: 401,
+          unknown: 403,
+          reader: 200,
+          writer: 200,
+          datasetAdmin: 200,
+          admin: 200,
+          disabled: 403,
+        },
+      );
+      await checkMatrix(
+        server,
+        tokens,
+        { method: "GET", path: `/v2/datasets/${PUBLIC_DS}` },
+        {
+          anonymous: 401,
+          unknown: 200,
+          reader: 200,
+          writer: 200,
+          datasetAdmin: 200,
+          admin: 200,
+          disabled: 403,
+        },
+      );
     });
   });
 
@@ -155,14 +198,19 @@ describe("datasets", () => {
       assert.equal(res.status, 200);
       const stored = (await firestore().collection("clio_datasets").doc("newds").get()).data();
       assert.deepEqual(stored, body.newds);
-      const read = await call<Record<string, unknown>>(server.url, "GET", "/v2/datasets/newds", { token: tokens.admin });
+      const read = await call<Record<string, unknown>>(server.url, "GET", "/v2/datasets/newds", {
+        token: tokens.admin,
+      });
       assert.deepEqual(read.body.transfer, ["model-a"]);
     });
 
     it("compares tags as versions: v0.10 replaces v0.9, v0.9 does not replace v0.10", async () => {
       assert.ok(compareVersions("v0.10", "v0.9") > 0);
       const put = (tag: string) =>
-        call(server.url, "PUT", "/v2/datasets", { token: tokens.admin, body: { [PRIVATE_DS]: { description: "x", tag } } });
+        call(server.url, "PUT", "/v2/datasets", {
+          token: tokens.admin,
+          body: { [PRIVATE_DS]: { description: "x", tag } },
+        });
       assert.equal((await put("v1.10")).status, 200);
       const older = await put("v1.9");
       assert.equal(older.status, 409);
@@ -194,7 +242,10 @@ describe("datasets", () => {
         {},
       ];
       for (const body of cases) {
-        const res = await call<{ detail: string; code: string }>(server.url, "POST", "/v2/datasets", { token: tokens.admin, body });
+        const res = await call<{ detail: string; code: string }>(server.url, "POST", "/v2/datasets", {
+          token: tokens.admin,
+          body,
+        });
         assert.equal(res.status, 400, JSON.stringify(body));
         assert.equal(res.body.code, "invalid_argument");
         assert.ok(res.body.detail.length > 0);
@@ -214,37 +265,70 @@ describe("datasets", () => {
         server,
         tokens,
         { method: "POST", path: "/v2/datasets", body: { [PRIVATE_DS]: { description: "m", tag: "v2" } } },
-        { anonymous: 401, unknown: 403, reader: 403, writer: 403, datasetAdmin: 200, admin: 200, disabled: 403 },
+        {
+          anonymous: 401,
+          unknown: 403,
+          reader: 403,
+          writer: 403,
+          datasetAdmin: 200,
+          admin: 200,
+          disabled: 403,
+        },
       );
       await checkMatrix(
         server,
         tokens,
         { method: "POST", path: "/v2/datasets", body: { brandnew: { description: "m" } } },
-        { anonymous: 401, unknown: 403, reader: 403, writer: 403, datasetAdmin: 403, admin: 200, disabled: 403 },
+        {
+          anonymous: 401,
+          unknown: 403,
+          reader: 403,
+          writer: 403,
+          datasetAdmin: 403,
+          admin: 200,
+          disabled: 403,
+        },
       );
     });
   });
 
   describe("DELETE /v2/datasets", () => {
     it("deletes for admins and stops serving the dataset at once", async () => {
-      assert.equal((await call(server.url, "GET", `/v2/datasets/${PUBLIC_DS}`, { token: tokens.unknown })).status, 200);
-      const res = await call(server.url, "DELETE", "/v2/datasets", { token: tokens.admin, body: [PUBLIC_DS] });
+      assert.equal(
+        (await call(server.url, "GET", `/v2/datasets/${PUBLIC_DS}`, { token: tokens.unknown })).status,
+        200,
+      );
+      const res = await call(server.url, "DELETE", "/v2/datasets", {
+        token: tokens.admin,
+        body: [PUBLIC_DS],
+      });
       assert.equal(res.status, 200);
-      assert.equal((await call(server.url, "GET", `/v2/datasets/${PUBLIC_DS}`, { token: tokens.unknown })).status, 404);
-      const bad = await call(server.url, "DELETE", "/v2/datasets", { token: tokens.admin, body: { not: "a list" } });
+      assert.equal(
+        (await call(server.url, "GET", `/v2/datasets/${PUBLIC_DS}`, { token: tokens.unknown })).status,
+        404,
+      );
+      const bad = await call(server.url, "DELETE", "/v2/datasets", {
+        token: tokens.admin,
+        body: { not: "a list" },
+      });
       assert.equal(bad.status, 400);
     });
 
     it("permission matrix", async () => {
-      await checkMatrix(server, tokens, { method: "DELETE", path: "/v2/datasets", body: [PUBLIC_DS] }, {
-        anonymous: 401,
-        unknown: 403,
-        reader: 403,
-        writer: 403,
-        datasetAdmin: 403,
-        admin: 200,
-        disabled: 403,
-      });
+      await checkMatrix(
+        server,
+        tokens,
+        { method: "DELETE", path: "/v2/datasets", body: [PUBLIC_DS] },
+        {
+          anonymous: 401,
+          unknown: 403,
+          reader: 403,
+          writer: 403,
+          datasetAdmin: 403,
+          admin: 200,
+          disabled: 403,
+        },
+      );
     });
   });
 });

@@ -17,7 +17,12 @@ import { TEST_PROJECT_ID } from "../setup/hooks.js";
 export const TEST_SECRET = "neurofire-test-secret-0123456789abcdef";
 
 export function testConfig(overrides: Partial<ConfigInput> = {}): Config {
-  return configSchema.parse({ projectId: TEST_PROJECT_ID, tokenSecret: TEST_SECRET, owner: "owner@example.org", ...overrides });
+  return configSchema.parse({
+    projectId: TEST_PROJECT_ID,
+    tokenSecret: TEST_SECRET,
+    owner: "owner@example.org",
+    ...overrides,
+  });
 }
 
 export interface LogLine {
@@ -33,7 +38,10 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function serve(groups: ApiGroup | ApiGroup[], overrides: Partial<ConfigInput> = {}): Promise<TestServer> {
+export async function serve(
+  groups: ApiGroup | ApiGroup[],
+  overrides: Partial<ConfigInput> = {},
+): Promise<TestServer> {
   const logs: LogLine[] = [];
   const log: Logger = {
     info: (message, fields = {}) => logs.push({ level: "info", message, fields }),
@@ -85,13 +93,21 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-export async function call<T = unknown>(base: string, method: string, path: string, options: CallOptions = {}): Promise<CallResult<T>> {
+export async function call<T = unknown>(
+  base: string,
+  method: string,
+  path: string,
+  options: CallOptions = {},
+): Promise<CallResult<T>> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let body: string | undefined;
   if (options.body !== undefined) {
     headers["content-type"] ??= "application/json";
-    body = typeof options.body === "string" && headers["content-type"] !== "application/json" ? options.body : JSON.stringify(options.body);
+    body =
+      typeof options.body === "string" && headers["content-type"] !== "application/json"
+        ? options.body
+        : JSON.stringify(options.body);
   }
   const res = await fetch(`${base}${path}`, { method, headers, body });
   const text = await res.text();
@@ -132,7 +148,11 @@ export async function seedPersonas(): Promise<void> {
     [PERSONAS.disabled]: { global_roles: ["admin"], disabled: true },
   };
   for (const [email, doc] of Object.entries(users)) batch.set(db.collection("clio_users").doc(email), doc);
-  batch.set(db.collection("clio_datasets").doc(PRIVATE_DS), { description: "a private dataset", tag: "v1.2", uuid: "abc123" });
+  batch.set(db.collection("clio_datasets").doc(PRIVATE_DS), {
+    description: "a private dataset",
+    tag: "v1.2",
+    uuid: "abc123",
+  });
   batch.set(db.collection("clio_datasets").doc(PUBLIC_DS), { description: "a public dataset", public: true });
   await batch.commit();
 }

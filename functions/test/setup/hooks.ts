@@ -34,8 +34,11 @@ export const mochaHooks = {
 export async function clearFirestore(): Promise<void> {
   const host = process.env.FIRESTORE_EMULATOR_HOST;
   if (!host) throw new Error("The Firestore emulator is not running (mocha root hook missing?)");
-  const res = await fetch(`http://${host}/emulator/v1/projects/${TEST_PROJECT_ID}/databases/(default)/documents`, {
-    method: "DELETE",
-  });
+  const res = await fetch(
+    `http://${host}/emulator/v1/projects/${TEST_PROJECT_ID}/databases/(default)/documents`,
+    {
+      method: "DELETE",
+    },
+  );
   if (!res.ok) throw new Error(`Clearing the Firestore emulator failed: ${res.status}`);
 }
