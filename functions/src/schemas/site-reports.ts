@@ -1,0 +1,13 @@
+/** `/v2/site-reports`: what the website reports when pointed at a non-standard store. */
+import { z } from "zod";
+import { pageQueryShape } from "../http/paging.js";
+
+/** The website sends `{projectUrl, defaultProd, defaultTest, user}`; anything object-shaped is kept. */
+export const siteReportBodySchema = z.record(z.string(), z.unknown(), {
+  error: "the report must be a JSON object",
+});
+
+export const siteReportsQuery = z.strictObject(pageQueryShape);
+
+/** `{"{email}-{YYYY-MM-DD}": report}`. */
+export const siteReportsResponseSchema = z.record(z.string(), z.record(z.string(), z.unknown()));

@@ -1,0 +1,52 @@
+/**
+ * Saved image searches, one per (user, dataset, location), where clio-store kept them
+ * (`clio_savedsearches/USER/searches`). clio-store meant to overwrite but always added a document;
+ * here a post upserts in a transaction (see `upsertLocated`), so duplicates never appear and the
+ * ones clio left are removed on the next post at that location.
+ */
+import type { DocumentData } from "firebase-admin/firestore";
+import type { Deps } from "../http/deps.js";
+import { firestorePages, type PageReader } from "../http/paging.js";
+import type { Location } from "../schemas/atlas.js";
+import type { User } from "../schemas/users.js";
+import { deleteLocated, locationKey, upsertLocated } from "./atlas.js";
+import { nowSeconds } from "./kv.js";
+
+export const SAVEDSEARCHES_PATH = "clio_savedsearches/USER/searches";
+
+const searches = (deps: Deps) => deps.db.collection(SAVEDSEARCHES_PATH);
+
+export function savedSearchPages(deps: Deps, user: User, dataset: string): PageReader {
+  const query = searches(deps).where("email", "==", user.email).where("dataset", "==", dataset);
+  return firestorePages(query, (id, data) => ({ key: String(data.locationkey), value: { ...data, id } }));
+}
+
+export async function saveSearch(
+  deps: Deps,
+  user: User,
+  dataset: string,
+  loc: Location,
+  body: DocumentData,
+): Promise<void> {
+  const locationkey = locationKey(loc);
+  const timestamp = nowSeconds(deps);
+  await upsertLocated(deps, {
+    collection: searches(deps),
+    ownerField: "email",
+    owner: user.email,
+    dataset,
+    locationkey,
+    build: () => ({
+      ...body,
+      timestamp,
+      dataset,
+      location: [loc.x, loc.y, loc.z],
+      locationkey,
+      email: user.email,
+    }),
+  });
+}
+
+export async function deleteSearch(deps: Deps, user: User, dataset: string, loc: Location): Promise<void> {
+  await deleteLocated(deps, searches(deps), "email", user.email, dataset, locationKey(loc));
+}
