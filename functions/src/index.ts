@@ -3,11 +3,18 @@
  * firebase.json put them all behind one origin with clio-store's paths.
  */
 import { setGlobalOptions } from "firebase-functions";
-import { apiGroups } from "./api/groups.js";
+import { annotationsV1Api } from "./api/annotations-v1.js";
+import { annotationsApi } from "./api/annotations.js";
+import { atlasApi, atlasVerifyApi } from "./api/atlas.js";
 import { datasetsApi } from "./api/datasets.js";
 import { docsApi } from "./api/docs.js";
+import { apiGroups } from "./api/groups.js";
+import { kvApi } from "./api/kv.js";
+import { pullRequestApi } from "./api/pull-request.js";
 import { rolesApi } from "./api/roles.js";
+import { savedSearchesApi } from "./api/savedsearches.js";
 import { serverApi } from "./api/server.js";
+import { siteReportsApi } from "./api/site-reports.js";
 import { usersApi } from "./api/users.js";
 import { httpFunction } from "./http/function.js";
 
@@ -19,3 +26,12 @@ export const roles = httpFunction(rolesApi);
 export const users = httpFunction(usersApi);
 export const server = httpFunction(serverApi);
 export const docs = httpFunction(docsApi(() => apiGroups));
+
+export const annotations = httpFunction(annotationsApi);
+export const annotationsv1 = httpFunction(annotationsV1Api);
+export const atlas = httpFunction(atlasApi);
+export const atlasverify = httpFunction(atlasVerifyApi);
+export const savedsearches = httpFunction(savedSearchesApi);
+export const kv = httpFunction(kvApi);
+export const pullrequest = httpFunction(pullRequestApi);
+export const sitereports = httpFunction(siteReportsApi);

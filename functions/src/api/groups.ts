@@ -1,8 +1,32 @@
-/** Every HTTP API group, for the docs and for tests that serve them all. Add new groups here. */
+/**
+ * Every HTTP API group, for the docs, the wiring test and tests that serve them all. Each group
+ * is exported from index.ts as a function of the same name and has Hosting rewrites for its
+ * mounts in firebase.json (functions/test/foundation/wiring.test.ts checks both).
+ */
 import type { ApiGroup } from "../http/route.js";
+import { annotationsV1Api } from "./annotations-v1.js";
+import { annotationsApi } from "./annotations.js";
+import { atlasApi, atlasVerifyApi } from "./atlas.js";
 import { datasetsApi } from "./datasets.js";
+import { kvApi } from "./kv.js";
+import { pullRequestApi } from "./pull-request.js";
 import { rolesApi } from "./roles.js";
+import { savedSearchesApi } from "./savedsearches.js";
 import { serverApi } from "./server.js";
+import { siteReportsApi } from "./site-reports.js";
 import { usersApi } from "./users.js";
 
-export const apiGroups: ApiGroup[] = [datasetsApi, rolesApi, usersApi, serverApi];
+export const apiGroups: ApiGroup[] = [
+  datasetsApi,
+  rolesApi,
+  usersApi,
+  serverApi,
+  annotationsApi,
+  annotationsV1Api,
+  atlasApi,
+  atlasVerifyApi,
+  savedSearchesApi,
+  kvApi,
+  pullRequestApi,
+  siteReportsApi,
+];

@@ -45,6 +45,26 @@ describe("end to end through the Hosting and Functions emulators", function () {
     assert.equal(one.body.tag, "v1.2");
   });
 
+  it("serves the clio annotation family under its paths", async () => {
+    const writer = await apiToken("writer@example.org", { secret: localSecret() });
+    const posted = await call<{ key: string }>(HOSTING, "POST", `/v2/annotations/${PRIVATE_DS}`, {
+      token: writer,
+      body: { kind: "point", pos: [10, 20, 30], title: "e2e" },
+    });
+    assert.equal(posted.status, 200);
+    assert.equal(posted.body.key, "Pt10_20_30");
+    const listed = await call<{ key: string }[]>(HOSTING, "GET", `/v2/annotations/${PRIVATE_DS}`, {
+      token: writer,
+    });
+    assert.deepEqual(
+      listed.body.map((a) => a.key),
+      ["Pt10_20_30"],
+    );
+    const kv = await call(HOSTING, "POST", "/v2/kv/e2e-scope/k1", { token: writer, body: { a: 1 } });
+    assert.equal(kv.status, 200);
+    assert.deepEqual((await call(HOSTING, "GET", "/v2/kv/e2e-scope/k1", { token: writer })).body, { a: 1 });
+  });
+
   it("refuses missing and forged tokens", async () => {
     assert.equal((await call(HOSTING, "GET", "/v2/roles")).status, 401);
     const forged = await apiToken("admin@example.org", { secret: "not-the-deployment-secret-0123456789" });
