@@ -1,0 +1,125 @@
+/**
+ * Large files: where a dataset's files live, and short-lived V4 signed URLs so that browsers read
+ * Cloud Storage directly with range requests. The functions check who may read and hand out URLs;
+ * they never proxy the bytes (that would double egress and tie up an instance per chunk).
+ */
+import { ApiError, badRequest, notFound, unavailable } from "../errors.js";
+import type { Deps } from "../http/deps.js";
+import { relativePath, type SignedFile } from "../schemas/files.js";
+import { storageFor } from "../storage/client.js";
+import { signRead, startResumableUpload, statObject, type ObjectInfo } from "../storage/objects.js";
+
+export interface FileLocation {
+  dataset: string;
+  bucket: string;
+  /** Empty or ending in "/". */
+  prefix: string;
+}
+
+/** Turns a dataset's `files` field into a bucket and prefix; 404 when the dataset has none. */
+export function locationOf(
+  dataset: string,
+  files: { bucket?: string | undefined; prefix?: string | undefined } | undefined,
+  defaultBucket: string,
+): FileLocation {
+  if (!files) throw notFound(`Dataset ${dataset} has no files`);
+  const bucket = files.bucket ?? defaultBucket;
+  if (!bucket) throw unavailable(`Dataset ${dataset} names no bucket and FILES_BUCKET is not set`);
+  let prefix = files.prefix ?? `${dataset}/`;
+  prefix = prefix.replace(/^\/+/, "");
+  if (prefix && !prefix.endsWith("/")) prefix += "/";
+  return { dataset, bucket, prefix };
+}
+
+export async function fileLocation(deps: Deps, dataset: string): Promise<FileLocation> {
+  const stored = await deps.datasets.get(dataset);
+  if (!stored) throw notFound(`Dataset ${dataset} does not exist`);
+  return locationOf(dataset, stored.files, deps.config.filesBucket);
+}
+
+/** Checks a client-supplied path and returns the object name; it can never leave the prefix. */
+export function objectName(location: FileLocation, path: string): string {
+  const parsed = relativePath.safeParse(path);
+  if (!parsed.success)
+    throw badRequest(`Invalid file path ${JSON.stringify(path)}: ${parsed.error.issues[0]?.message}`);
+  return location.prefix + parsed.data;
+}
+
+async function describe(deps: Deps, location: FileLocation, path: string): Promise<ObjectInfo> {
+  const name = objectName(location, path);
+  const info = await statObject(storageFor(deps.config), location.bucket, name);
+  if (!info) throw notFound(`No file ${path} in dataset ${location.dataset}`);
+  return info;
+}
+
+/** What HEAD answers: the headers a lazy HDF5 reader needs. */
+export async function headFile(deps: Deps, dataset: string, path: string): Promise<ObjectInfo> {
+  return describe(deps, await fileLocation(deps, dataset), path);
+}
+
+function signable(info: ObjectInfo, path: string): void {
+  // Decompressive transcoding ignores Range and drops Content-Length: a lazy reader would then
+  // download the whole object, so such objects are refused rather than signed.
+  if (info.contentEncoding === "gzip") {
+    throw new ApiError(
+      "failed_precondition",
+      `${path} is stored with Content-Encoding: gzip, which range reads cannot use`,
+    );
+  }
+}
+
+async function sign(deps: Deps, info: ObjectInfo, path: string): Promise<SignedFile> {
+  signable(info, path);
+  const expires = new Date(deps.now().getTime() + deps.config.signedUrlSeconds * 1000);
+  return {
+    path,
+    url: await signRead(storageFor(deps.config), info, expires),
+    size: info.size,
+    etag: info.etag,
+    generation: info.generation,
+    contentType: info.contentType,
+    expires: expires.toISOString(),
+  };
+}
+
+export async function signFile(deps: Deps, dataset: string, path: string): Promise<SignedFile> {
+  const location = await fileLocation(deps, dataset);
+  return sign(deps, await describe(deps, location, path), path);
+}
+
+/** Signs several files at once; paths with no object are reported, not fatal. */
+export async function signFiles(
+  deps: Deps,
+  dataset: string,
+  paths: string[],
+): Promise<{ files: SignedFile[]; missing: string[] }> {
+  const location = await fileLocation(deps, dataset);
+  const unique = [...new Set(paths)];
+  const names = unique.map((p) => objectName(location, p));
+  const storage = storageFor(deps.config);
+  const infos = await Promise.all(names.map((n) => statObject(storage, location.bucket, n)));
+  const files: SignedFile[] = [];
+  const missing: string[] = [];
+  for (const [i, info] of infos.entries()) {
+    if (info) files.push(await sign(deps, info, unique[i]!));
+    else missing.push(unique[i]!);
+  }
+  return { files, missing };
+}
+
+/** How long a redirect to a signed URL may be cached: well inside the URL's lifetime. */
+export function redirectMaxAge(signedUrlSeconds: number): number {
+  return Math.max(0, Math.min(300, Math.floor(signedUrlSeconds / 4)));
+}
+
+export async function createUpload(
+  deps: Deps,
+  dataset: string,
+  path: string,
+  options: { contentType?: string | undefined; origin?: string | undefined },
+): Promise<{ path: string; bucket: string; object: string; uploadUrl: string }> {
+  const location = await fileLocation(deps, dataset);
+  const name = objectName(location, path);
+  const uploadUrl = await startResumableUpload(storageFor(deps.config), location.bucket, name, options);
+  return { path, bucket: location.bucket, object: name, uploadUrl };
+}
