@@ -116,6 +116,8 @@ export function googleIdTokens(auth = new GoogleAuth()): (audience: string) => P
     if (!client) {
       client = auth.getIdTokenClient(audience);
       clients.set(audience, client);
+      // A failed lookup (metadata server not up yet) must not fail every later transfer.
+      client.catch(() => clients.delete(audience));
     }
     const headers = await (await client).getRequestHeaders();
     const value = headers.get("authorization") ?? "";

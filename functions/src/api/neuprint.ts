@@ -1,0 +1,57 @@
+/**
+ * `/v2/neuprint`: forwards a Cypher query to the dataset's neuPrint server with this
+ * deployment's neuPrint credential (a secret), for callers with clio_general on the dataset.
+ * clio answered 400 for every failure; here a bad query is 400, a dataset without neuPrint 412,
+ * neuPrint faults 502, a slow neuPrint 504 and an unset credential 503.
+ */
+import { z } from "zod";
+import type { Deps } from "../http/deps.js";
+import { defineGroup, route } from "../http/route.js";
+import { hasRole } from "../auth/permissions.js";
+import { forbidden } from "../errors.js";
+import { datasetId } from "../schemas/common.js";
+import { neuprintRequestSchema, neuprintResponseSchema } from "../schemas/neuprint.js";
+import { createNeuprintService } from "../services/neuprint.js";
+
+type NeuprintService = ReturnType<typeof createNeuprintService>;
+
+const services = new WeakMap<Deps, NeuprintService>();
+
+function neuprintService(deps: Deps): NeuprintService {
+  let service = services.get(deps);
+  if (!service) {
+    const { config } = deps;
+    service = createNeuprintService({
+      token: config.neuprintToken,
+      getDataset: (name) => deps.datasets.get(name),
+      baseUrl: config.neuprintBaseUrl,
+      timeoutMs: config.neuprintTimeoutSeconds * 1000,
+    });
+    services.set(deps, service);
+  }
+  return service;
+}
+
+export const neuprintApi = defineGroup({
+  name: "neuprint",
+  mounts: ["/v2/neuprint"],
+  routes: [
+    route({
+      method: "post",
+      path: "/:dataset",
+      summary: "Run a Cypher query on the dataset's neuPrint server",
+      description:
+        "Body `{cypher, dataset}` (neuPrint's dataset name, e.g. `hemibrain:v1.2.1`), sent to " +
+        "`https://{neuprintHTTP.server}/api/custom/custom`; neuPrint's `{columns, data}` is returned as is.",
+      params: z.object({ dataset: datasetId }),
+      body: neuprintRequestSchema,
+      response: neuprintResponseSchema,
+      async handler({ deps, user, params, body }) {
+        if (!hasRole(user, "clio_general", params.dataset, await deps.datasets.isPublic(params.dataset))) {
+          throw forbidden(`${user.email} lacks clio_general on dataset ${params.dataset}`);
+        }
+        return neuprintService(deps).query(params.dataset, body);
+      },
+    }),
+  ],
+});

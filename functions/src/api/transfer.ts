@@ -1,0 +1,70 @@
+/**
+ * `/v2/transfer`: runs a dataset's image-transfer model around a point and answers with a
+ * Neuroglancer link to the output. clio's route never read its body (FastAPI took it for a
+ * query parameter) and answered failures with a traceback; here the body is parsed, the role is
+ * checked on the dataset, and failures are 400/403/404/502/503/504.
+ */
+import type { Deps } from "../http/deps.js";
+import { defineGroup, route } from "../http/route.js";
+import { hasRole } from "../auth/permissions.js";
+import { forbidden } from "../errors.js";
+import { transferRequestSchema, transferResponseSchema } from "../schemas/transfer.js";
+import { identityTokenSource } from "../services/gcp-clients.js";
+import { createTransferService, storageWriteObject } from "../services/transfer.js";
+import { storageFor } from "../storage/client.js";
+
+type TransferService = ReturnType<typeof createTransferService>;
+
+/** One service per instance, so the identity-token client (and its token cache) is reused. */
+const services = new WeakMap<Deps, TransferService>();
+
+function transferService(deps: Deps): TransferService {
+  let service = services.get(deps);
+  if (!service) {
+    const { config } = deps;
+    service = createTransferService({
+      transferUrl: config.transferFunc,
+      destBucket: config.transferDest,
+      getDataset: (name) => deps.datasets.get(name),
+      writeObject: storageWriteObject(storageFor(config)),
+      idTokenFor: identityTokenSource(),
+      timeoutMs: config.transferTimeoutSeconds * 1000,
+      retries: config.transferRetries,
+      neuroglancerUrl: config.neuroglancerUrl,
+    });
+    services.set(deps, service);
+  }
+  return service;
+}
+
+export const transferApi = defineGroup({
+  name: "transfer",
+  mounts: ["/v2/transfer"],
+  routes: [
+    route({
+      method: "post",
+      path: "/",
+      summary: "Run an image-transfer model over the 256³ voxels around a point",
+      description:
+        "Body `{dataset, model_name, center: [x, y, z]}`; the model must be listed in the dataset's " +
+        "`transfer` field. Needs TRANSFER_ROLE (default clio_general) on the dataset. Writes the " +
+        "output's precomputed `info`, asks the transfer service for the eight 128³ blocks and answers " +
+        "`{addr}`, a Neuroglancer link to the output volume.",
+      body: transferRequestSchema,
+      response: transferResponseSchema,
+      async handler({ deps, user, body }) {
+        const role = deps.config.transferRole;
+        if (!hasRole(user, role, body.dataset, await deps.datasets.isPublic(body.dataset))) {
+          throw forbidden(`${user.email} lacks ${role} on dataset ${body.dataset}`);
+        }
+        const answer = await transferService(deps).transfer(body);
+        deps.log.info("image transfer started", {
+          dataset: body.dataset,
+          model: body.model_name,
+          by: user.email,
+        });
+        return answer;
+      },
+    }),
+  ],
+});
