@@ -10,12 +10,16 @@ import { datasetsApi } from "./api/datasets.js";
 import { docsApi } from "./api/docs.js";
 import { apiGroups } from "./api/groups.js";
 import { kvApi } from "./api/kv.js";
+import { neuprintApi } from "./api/neuprint.js";
 import { pullRequestApi } from "./api/pull-request.js";
 import { rolesApi } from "./api/roles.js";
 import { savedSearchesApi } from "./api/savedsearches.js";
 import { serverApi } from "./api/server.js";
+import { signaturesApi } from "./api/signatures.js";
 import { siteReportsApi } from "./api/site-reports.js";
+import { transferApi } from "./api/transfer.js";
 import { usersApi } from "./api/users.js";
+import { neuprintCredentials, tokenSecret } from "./config.js";
 import { httpFunction } from "./http/function.js";
 
 // A cost cap for every function; raise per function only with a reason.
@@ -35,3 +39,7 @@ export const savedsearches = httpFunction(savedSearchesApi);
 export const kv = httpFunction(kvApi);
 export const pullrequest = httpFunction(pullRequestApi);
 export const sitereports = httpFunction(siteReportsApi);
+
+export const signatures = httpFunction(signaturesApi);
+export const transfer = httpFunction(transferApi);
+export const neuprint = httpFunction(neuprintApi, { secrets: [tokenSecret, neuprintCredentials] });

@@ -9,11 +9,14 @@ import { annotationsApi } from "./annotations.js";
 import { atlasApi, atlasVerifyApi } from "./atlas.js";
 import { datasetsApi } from "./datasets.js";
 import { kvApi } from "./kv.js";
+import { neuprintApi } from "./neuprint.js";
 import { pullRequestApi } from "./pull-request.js";
 import { rolesApi } from "./roles.js";
 import { savedSearchesApi } from "./savedsearches.js";
 import { serverApi } from "./server.js";
+import { signaturesApi } from "./signatures.js";
 import { siteReportsApi } from "./site-reports.js";
+import { transferApi } from "./transfer.js";
 import { usersApi } from "./users.js";
 
 export const apiGroups: ApiGroup[] = [
@@ -29,4 +32,7 @@ export const apiGroups: ApiGroup[] = [
   kvApi,
   pullRequestApi,
   siteReportsApi,
+  signaturesApi,
+  transferApi,
+  neuprintApi,
 ];
