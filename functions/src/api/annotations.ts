@@ -18,6 +18,7 @@ import {
   annotationPages,
   deleteAnnotation,
   readableOwners,
+  STREAM_READ_AHEAD,
   writeAnnotations,
 } from "../services/annotations.js";
 
@@ -38,9 +39,10 @@ export const annotationsApi = defineGroup({
       async handler(ctx) {
         const { deps, params, query } = ctx;
         const owners = await readableOwners(deps, ctx, params.dataset, query);
+        const streamed = query.limit === undefined && query.cursor === undefined;
         await sendList(ctx.res, {
           shape: "array",
-          read: annotationPages(deps.db, params.dataset, owners),
+          read: annotationPages(deps.db, params.dataset, owners, streamed ? STREAM_READ_AHEAD : undefined),
           limit: query.limit,
           cursor: query.cursor,
         });

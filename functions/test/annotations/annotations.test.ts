@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadSeed, SEED_DIR } from "../../../scripts/lib/seed.js";
 import { annotationsApi } from "../../src/api/annotations.js";
+import type { PageReader } from "../../src/http/paging.js";
+import { annotationPages } from "../../src/services/annotations.js";
 import { firestore } from "../../src/store/firebase.js";
 import { checkMatrix } from "../helpers/matrix.js";
 import {
@@ -266,16 +268,46 @@ describe("annotations v2", () => {
       assert.equal(bad.status, 400);
     });
 
+    it("serves the same pages from a read-ahead batch as from direct queries", async () => {
+      const a: Record<string, Doc> = {};
+      for (let i = 0; i < 13; i++) a[`Pt${i}_0_0`] = point(i, 0, 0);
+      await seed(PRIVATE_DS, READER, a);
+      await seed(PRIVATE_DS, WRITER, { Pt1_1_1: point(1, 1, 1), Pt2_2_2: point(2, 2, 2) });
+      const owners = [PERSONAS.admin, READER, WRITER];
+      const collect = async (read: PageReader, size: number) => {
+        const out: string[] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await read(after, size);
+          out.push(...page.map((i) => i.position));
+          if (page.length < size) return out;
+          after = page[page.length - 1]!.position;
+        }
+      };
+      const direct = await collect(annotationPages(firestore(), PRIVATE_DS, owners), 5);
+      assert.equal(direct.length, 15);
+      assert.deepEqual(await collect(annotationPages(firestore(), PRIVATE_DS, owners, 7), 5), direct);
+      assert.deepEqual(await collect(annotationPages(firestore(), PRIVATE_DS, owners, 3), 5), direct);
+      // A reader asked to start elsewhere than where its batch continues starts afresh.
+      const reader = annotationPages(firestore(), PRIVATE_DS, owners, 7);
+      await reader(undefined, 5);
+      const restarted = await reader(direct[9], 5);
+      assert.deepEqual(
+        restarted.map((i) => i.position),
+        direct.slice(10, 15),
+      );
+    });
+
     it("streams a list longer than one internal page", async () => {
       const many: Record<string, Doc> = {};
-      for (let i = 0; i < 1234; i++) many[`Pt${i}_0_0`] = point(i, 0, 0, { user: WRITER });
+      for (let i = 0; i < 5678; i++) many[`Pt${i}_0_0`] = point(i, 0, 0, { user: WRITER });
       await seed(PRIVATE_DS, WRITER, many);
       const res = await call<Out[]>(server.url, "GET", `/v2/annotations/${PRIVATE_DS}`, {
         token: tokens.writer,
       });
       assert.equal(res.status, 200);
-      assert.equal(res.body.length, 1234);
-      assert.equal(new Set(res.body.map((a) => a.key)).size, 1234);
+      assert.equal(res.body.length, 5678);
+      assert.equal(new Set(res.body.map((a) => a.key)).size, 5678);
     });
 
     it("permission matrix on the private and the public dataset", async () => {
