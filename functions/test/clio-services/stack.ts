@@ -1,13 +1,9 @@
 /**
  * What the clio-services tests run against: the loopback Cloud Storage and BigQuery seeded from
- * the committed signature seed, a loopback GCE metadata server that hands out identity tokens
- * (what google-auth-library asks for on Cloud Functions), and the Firestore seed each route needs.
+ * the committed signature seed, and the Firestore seed each route needs.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { readFile } from "node:fs/promises";
 import { Storage } from "@google-cloud/storage";
-import { generateKeyPair, SignJWT } from "jose";
 import { startBigQueryServer, type BigQueryServer, type SeedTable } from "../../loopback/bigquery.js";
 import { seedBucketFromDir, startStorageServer, type StorageServer } from "../../loopback/storage.js";
 import { firestore } from "../../src/store/firebase.js";
@@ -95,75 +91,4 @@ export async function seedServiceFields(): Promise<void> {
   await db.collection("clio_datasets").doc(PUBLIC_DS).set(fields, { merge: true });
 }
 
-export interface MetadataServer {
-  /** host:port, the GCE_METADATA_HOST value. */
-  host: string;
-  /** Identity-token requests, by audience. */
-  identityRequests: string[];
-  /** Makes google-auth-library use this server for the duration of a test suite. */
-  install(): void;
-  uninstall(): void;
-  close(): Promise<void>;
-}
-
-/**
- * Loopback GCE metadata server: the `Metadata-Flavor: Google` protocol of
- * `computeMetadata/v1`, answering what google-auth-library's Compute client asks for:
- * the project id, the default service account's email, and RS256 identity tokens for an
- * audience (`instance/service-accounts/default/identity?audience=…`). Anything else is a 404.
- */
-export async function startMetadataServer(): Promise<MetadataServer> {
-  const { privateKey } = await generateKeyPair("RS256");
-  const email = `neurofire@${TEST_PROJECT_ID}.iam.gserviceaccount.com`;
-  const identityRequests: string[] = [];
-  const saved: Record<string, string | undefined> = {};
-
-  const reply = (res: ServerResponse, status: number, body: string) =>
-    res.writeHead(status, { "metadata-flavor": "Google", "content-type": "application/text" }).end(body);
-
-  const answer = async (req: IncomingMessage): Promise<[number, string]> => {
-    if (req.headers["metadata-flavor"] !== "Google") return [403, "Missing Metadata-Flavor header"];
-    const url = new URL(req.url ?? "/", "http://metadata");
-    const path = url.pathname.replace(/^\/computeMetadata\/v1\//, "");
-    if (path === "project/project-id") return [200, TEST_PROJECT_ID];
-    if (path === "universe/universe-domain") return [200, "googleapis.com"];
-    if (path === "instance/service-accounts/default/email") return [200, email];
-    if (path !== "instance/service-accounts/default/identity") return [404, "not found"];
-    const audience = url.searchParams.get("audience");
-    if (!audience) return [400, "audience required"];
-    identityRequests.push(audience);
-    const now = Math.floor(Date.now() / 1000);
-    const token = await new SignJWT({ email, email_verified: true })
-      .setProtectedHeader({ alg: "RS256", kid: "metadata-loopback", typ: "JWT" })
-      .setIssuer("https://accounts.google.com")
-      .setAudience(audience)
-      .setSubject("100000000000000000001")
-      .setIssuedAt(now)
-      .setExpirationTime(now + 3600)
-      .sign(privateKey);
-    return [200, token];
-  };
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    void answer(req).then(([status, body]) => reply(res, status, body));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const vars = { GCE_METADATA_HOST: host, METADATA_SERVER_DETECTION: "assume-present" };
-  return {
-    host,
-    identityRequests,
-    install() {
-      for (const [name, value] of Object.entries(vars)) {
-        saved[name] = process.env[name];
-        process.env[name] = value;
-      }
-    },
-    uninstall() {
-      for (const name of Object.keys(vars)) {
-        if (saved[name] === undefined) delete process.env[name];
-        else process.env[name] = saved[name];
-      }
-    },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
+export { startMetadataServer, type MetadataServer } from "../../loopback/metadata.js";
