@@ -379,6 +379,18 @@ export class SearchIndex {
 
   // ---- filters, facets, sort, paging ----------------------------------------------------------
 
+  private readonly browseCache = new Map<string, Uint32Array>();
+
+  private browseCounts(f: FacetData): Uint32Array {
+    let c = this.browseCache.get(f.name);
+    if (!c) {
+      c = new Uint32Array(f.values.length);
+      for (let k = 0; k < f.docValues.length; k++) c[f.docValues[k]!]!++;
+      this.browseCache.set(f.name, c);
+    }
+    return c;
+  }
+
   private facet(name: string): FacetData {
     const f = this.facetByName.get(name);
     if (!f) {
@@ -476,7 +488,10 @@ export class SearchIndex {
     const { filters, counted, sort, after } = q;
     const offset = after ? 0 : (p.offset ?? 0);
     const top = new TopK(offset + p.limit);
-    const counts = counted.map((f) => new Uint32Array(f.values.length));
+    // The unfiltered browse page is the most frequent query and its counts never change.
+    const browse = q.words.length === 0 && filters.length === 0;
+    const counts = counted.map((f) => (browse ? this.browseCounts(f) : new Uint32Array(f.values.length)));
+    const countedLive = browse ? 0 : counted.length;
     const filterSlot = filters.map((f) => counted.indexOf(f.facet));
     const or = q.required === 1 && q.words.length > 1;
     const nf = filters.length;
@@ -505,7 +520,7 @@ export class SearchIndex {
         return;
       }
       total++;
-      for (let s = 0; s < counted.length; s++) countFacet(s, doc);
+      for (let s = 0; s < countedLive; s++) countFacet(s, doc);
       let prim: number;
       if (sort) {
         const v = sort.values[doc]!;
