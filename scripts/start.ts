@@ -11,14 +11,17 @@ import {
   type FirestoreEmulator,
 } from "./lib/firestore-emulator.js";
 import { EMULATORS, firebaseEnv, killTree, spawnFirebase, waitForUrl } from "./lib/firebase-emulators.js";
-import { ensureLocalSecret, PORTS, PROJECT_ID } from "./lib/local-env.js";
+import { ensureLocalSecrets, PORTS, PROJECT_ID, writeLocalParams } from "./lib/local-env.js";
+import { startLoopbacks } from "./lib/loopbacks.js";
 import { loadSeed } from "./lib/seed.js";
 
 const firestoreHost = `127.0.0.1:${PORTS.firestore}`;
 const base = `http://127.0.0.1:${PORTS.hosting}`;
 process.env.METADATA_SERVER_DETECTION = "none";
 
-ensureLocalSecret();
+const secrets = ensureLocalSecrets();
+const loopbacks = await startLoopbacks(secrets.NEUPRINT_APPLICATION_CREDENTIALS);
+writeLocalParams(loopbacks.params);
 
 // firebase-tools refuses to run its Firestore emulator below Java 21; the SDK's JAR runs on 11+.
 const firebaseRunsFirestore = (javaMajorVersion() ?? 0) >= 21 && process.env.NEUROFIRE_FIRESTORE !== "sdk";
@@ -36,7 +39,7 @@ if (!firebaseRunsFirestore) {
 
 const firebase = spawnFirebase(
   ["emulators:start", "--only", firebaseRunsFirestore ? `${EMULATORS},firestore` : EMULATORS],
-  firebaseEnv({ FIRESTORE_EMULATOR_HOST: firestoreHost }),
+  firebaseEnv({ FIRESTORE_EMULATOR_HOST: firestoreHost, ...loopbacks.env }),
 );
 
 let stopping = false;
@@ -47,6 +50,7 @@ async function stop(code: number): Promise<never> {
     await new Promise((r) => setTimeout(r, 1500));
     killTree(firebase, "SIGKILL");
     await sdkFirestore?.stop();
+    await loopbacks.close();
   }
   process.exit(code);
 }
@@ -63,6 +67,7 @@ try {
 neurofire is running.
   API base URL:   ${base}            (clio clients: ${base}/v2)
   API docs:       ${base}/v2/docs
+${loopbacks.lines.map((l) => `  ${l}`).join("\n")}
   Seeded ${seeded} documents: admin@, writer@, reader@, dsadmin@, disabled@example.org; datasets private-ds, public-ds.
 
 Get a token and call the API:

@@ -2,7 +2,8 @@
  * Loopback GCE metadata server: the `Metadata-Flavor: Google` protocol of `computeMetadata/v1`,
  * answering what google-auth-library's Compute client asks for on Cloud Functions: the project
  * id, the default service account's email, and RS256 identity tokens for an audience
- * (`instance/service-accounts/default/identity?audience=…`). Anything else is a 404. Point
+ * (`instance/service-accounts/default/identity?audience=…`), and an opaque access token.
+ * Anything else is a 404. Point
  * google-auth-library at it with GCE_METADATA_HOST.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -36,6 +37,10 @@ export async function startMetadataServer(projectId = "demo-neurofire"): Promise
     if (path === "project/project-id") return [200, projectId];
     if (path === "universe/universe-domain") return [200, "googleapis.com"];
     if (path === "instance/service-accounts/default/email") return [200, email];
+    // Clients that want an access token (BigQuery, Storage) get an opaque one; loopback services ignore it.
+    if (path === "instance/service-accounts/default/token") {
+      return [200, JSON.stringify({ access_token: "loopback-access-token", expires_in: 3600, token_type: "Bearer" })];
+    }
     if (path !== "instance/service-accounts/default/identity") return [404, "not found"];
     const audience = url.searchParams.get("audience");
     if (!audience) return [400, "audience required"];

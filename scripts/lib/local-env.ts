@@ -25,13 +25,34 @@ function parseEnvFile(file: string): Record<string, string> {
   return out;
 }
 
+/** The local secrets (API-token key, neuPrint credential), created on first use. */
+export function ensureLocalSecrets(): { FLYEM_SECRET: string; NEUPRINT_APPLICATION_CREDENTIALS: string } {
+  const existing = parseEnvFile(SECRET_FILE);
+  const secrets = {
+    FLYEM_SECRET: existing.FLYEM_SECRET || randomBytes(32).toString("base64url"),
+    NEUPRINT_APPLICATION_CREDENTIALS:
+      existing.NEUPRINT_APPLICATION_CREDENTIALS || randomBytes(24).toString("base64url"),
+  };
+  if (
+    secrets.FLYEM_SECRET !== existing.FLYEM_SECRET ||
+    secrets.NEUPRINT_APPLICATION_CREDENTIALS !== existing.NEUPRINT_APPLICATION_CREDENTIALS
+  ) {
+    writeFileSync(
+      SECRET_FILE,
+      Object.entries({ ...existing, ...secrets })
+        .map(([k, v]) => `${k}=${v}`)
+        .join("\n") + "\n",
+      {
+        mode: 0o600,
+      },
+    );
+  }
+  return secrets;
+}
+
 /** The local FLYEM_SECRET, created on first use. */
 export function ensureLocalSecret(): string {
-  const existing = parseEnvFile(SECRET_FILE).FLYEM_SECRET;
-  if (existing) return existing;
-  const secret = randomBytes(32).toString("base64url");
-  writeFileSync(SECRET_FILE, `FLYEM_SECRET=${secret}\n`, { mode: 0o600 });
-  return secret;
+  return ensureLocalSecrets().FLYEM_SECRET;
 }
 
 /** Writes the params the local stack needs (loopback endpoints) into functions/.env.local. */
