@@ -42,17 +42,18 @@ const firebase = spawnFirebase(
   firebaseEnv({ FIRESTORE_EMULATOR_HOST: firestoreHost, ...loopbacks.env }),
 );
 
-let stopping = false;
-async function stop(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
+let stopping: Promise<never> | undefined;
+/** Stops everything this script started, once, however many signals and exits arrive. */
+function stop(code: number): Promise<never> {
+  stopping ??= (async () => {
     killTree(firebase);
     await new Promise((r) => setTimeout(r, 1500));
     killTree(firebase, "SIGKILL");
     await sdkFirestore?.stop();
     await loopbacks.close();
-  }
-  process.exit(code);
+    process.exit(code);
+  })();
+  return stopping;
 }
 process.on("SIGINT", () => void stop(0));
 process.on("SIGTERM", () => void stop(0));
