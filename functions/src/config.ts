@@ -109,7 +109,94 @@ export const params = {
     default: 30,
     description: "How long the neuPrint proxy waits for neuPrint.",
   }),
+  // The harvested catalog (issue 5): sources, index lifecycle, downloads.
+  neuromorphoBaseUrl: defineString("NEUROMORPHO_BASE_URL", {
+    default: "https://neuromorpho.org",
+    description: "NeuroMorpho.Org site root the harvester and downloads use.",
+  }),
+  hippocampomeBaseUrl: defineString("HIPPOCAMPOME_BASE_URL", {
+    default: "https://hippocampome.org",
+    description: "Hippocampome.org site root (search endpoint and published CSVs).",
+  }),
+  modeldbBaseUrl: defineString("MODELDB_BASE_URL", {
+    default: "https://modeldb.science",
+    description: "ModelDB site root (/api/v1).",
+  }),
+  dandiBaseUrl: defineString("DANDI_BASE_URL", {
+    default: "https://api.dandiarchive.org",
+    description: "DANDI Archive API root (/api/dandisets).",
+  }),
+  neuromorphoRegions: defineString("NEUROMORPHO_REGIONS", {
+    default: "",
+    description: "Comma-separated NeuroMorpho brain_region values to keep; empty: hippocampus.",
+  }),
+  hippocampomeRegions: defineString("HIPPOCAMPOME_REGIONS", {
+    default: "",
+    description: "Comma-separated Hippocampome subregions (DG, CA3, CA2, CA1, SUB, EC); empty: all six.",
+  }),
+  modeldbRegions: defineString("MODELDB_REGIONS", {
+    default: "",
+    description: "Comma-separated ModelDB region names to keep; empty: the hippocampal formation.",
+  }),
+  dandiSearch: defineString("DANDI_SEARCH", {
+    default: "",
+    description: "DANDI search term selecting dandisets; empty: hippocampus.",
+  }),
+  harvestIntervalHours: defineString("HARVEST_INTERVAL_HOURS", {
+    default: "neuromorpho=168,hippocampome=24,modeldb=24,dandi=24",
+    description: "Hours between the starts of two scheduled runs of a source, as source=hours pairs.",
+  }),
+  harvestTimeBudgetSeconds: defineInt("HARVEST_TIME_BUDGET_SECONDS", {
+    default: 480,
+    description: "Work time of one scheduled harvest invocation; below its 540 s timeout, then it pauses.",
+  }),
+  harvestRequestBudgetSeconds: defineInt("HARVEST_REQUEST_BUDGET_SECONDS", {
+    default: 45,
+    description: "Work time of a harvest started by POST /v2/catalog/harvest/:source before it answers.",
+  }),
+  catalogBucket: defineString("CATALOG_BUCKET", {
+    default: "",
+    description: "Bucket holding the catalog search index blob; empty: each instance builds its own.",
+  }),
+  catalogIndexPrefix: defineString("CATALOG_INDEX_PREFIX", {
+    default: "catalog/search-index/",
+    description: "Object-name prefix of the search index blobs in CATALOG_BUCKET.",
+  }),
+  catalogIndexCheckSeconds: defineInt("CATALOG_INDEX_CHECK_SECONDS", {
+    default: 30,
+    description: "How often an instance checks whether a newer search index was published.",
+  }),
+  catalogLocalBuildMaxRecords: defineInt("CATALOG_LOCAL_BUILD_MAX_RECORDS", {
+    default: 50_000,
+    description: "Largest catalog an instance indexes itself when none is published; beyond it: 503.",
+  }),
+  catalogDownloadMaxRecords: defineInt("CATALOG_DOWNLOAD_MAX_RECORDS", {
+    default: 500,
+    description: "Most records one catalog download may select (409 beyond).",
+  }),
+  catalogDownloadMaxBytes: defineInt("CATALOG_DOWNLOAD_MAX_BYTES", {
+    default: 2 * 1024 * 1024 * 1024,
+    description: "Most file bytes one catalog download may hold (413 beyond, when sizes are known).",
+  }),
+  catalogDownloadFileTimeoutSeconds: defineInt("CATALOG_DOWNLOAD_FILE_TIMEOUT_SECONDS", {
+    default: 60,
+    description: "How long a catalog download waits for one upstream file before listing it as failed.",
+  }),
 };
+
+/**
+ * When each source's scheduled harvest function wakes up (Cloud Scheduler cron, UTC). Not params:
+ * the SDK takes a schedule only as a literal string at deploy time. Each wake-up continues a run
+ * that paused on its time budget, or starts a new one once HARVEST_INTERVAL_HOURS has passed, so
+ * a long NeuroMorpho run finishes within hours, not a week later. Staggered across the hour so
+ * two runs rarely rebuild the index at once.
+ */
+export const harvestSchedules = {
+  neuromorpho: "5 * * * *",
+  hippocampome: "20 * * * *",
+  modeldb: "35 * * * *",
+  dandi: "50 * * * *",
+} as const;
 
 /** HS256 key of API tokens; clio-store's FLYEM_SECRET, shared with services that accept them. */
 export const tokenSecret = defineSecret("FLYEM_SECRET");
@@ -182,6 +269,52 @@ export const configSchema = z.object({
   neuprintToken: z.string().default(""),
   neuprintBaseUrl: optionalUrl,
   neuprintTimeoutSeconds: z.number().int().positive().default(30),
+  neuromorphoBaseUrl: z.url({ protocol: /^https?$/ }).default("https://neuromorpho.org"),
+  hippocampomeBaseUrl: z.url({ protocol: /^https?$/ }).default("https://hippocampome.org"),
+  modeldbBaseUrl: z.url({ protocol: /^https?$/ }).default("https://modeldb.science"),
+  dandiBaseUrl: z.url({ protocol: /^https?$/ }).default("https://api.dandiarchive.org"),
+  /** Empty: the source's default (the hippocampal formation). */
+  neuromorphoRegions: commaList.default([]),
+  hippocampomeRegions: commaList.default([]),
+  modeldbRegions: commaList.default([]),
+  dandiSearch: z.string().default(""),
+  /** source → hours between scheduled run starts; sources not listed are never started on schedule. */
+  harvestIntervalHours: z
+    .string()
+    .transform((s, ctx) => {
+      const out: Record<string, number> = {};
+      for (const pair of s
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const m = /^([a-z]+)=(\d+(?:\.\d+)?)$/.exec(pair);
+        if (!m) {
+          ctx.addIssue({ code: "custom", message: `HARVEST_INTERVAL_HOURS: "${pair}" is not source=hours` });
+          return z.NEVER;
+        }
+        out[m[1]!] = Number(m[2]);
+      }
+      return out;
+    })
+    .default({ neuromorpho: 168, hippocampome: 24, modeldb: 24, dandi: 24 }),
+  /** Scheduled harvests time out at 540 s; the budget leaves room to checkpoint and rebuild. */
+  harvestTimeBudgetSeconds: z.number().int().min(10).max(500).default(480),
+  harvestRequestBudgetSeconds: z.number().int().min(1).max(3000).default(45),
+  /** Empty: no published index; each instance builds one from Firestore (small catalogs only). */
+  catalogBucket: z.string().default(""),
+  catalogIndexPrefix: z
+    .string()
+    .regex(/^([A-Za-z0-9._-]+\/)*$/, { error: "CATALOG_INDEX_PREFIX must be empty or like a/b/" })
+    .default("catalog/search-index/"),
+  catalogIndexCheckSeconds: z.number().int().nonnegative().default(30),
+  catalogLocalBuildMaxRecords: z.number().int().nonnegative().default(50_000),
+  catalogDownloadMaxRecords: z.number().int().positive().default(500),
+  catalogDownloadMaxBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 * 1024 * 1024),
+  catalogDownloadFileTimeoutSeconds: z.number().int().positive().default(60),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -223,6 +356,24 @@ export function loadConfig(): Config {
     neuprintToken: boundSecret(neuprintCredentials),
     neuprintBaseUrl: params.neuprintBaseUrl.value(),
     neuprintTimeoutSeconds: params.neuprintTimeoutSeconds.value(),
+    neuromorphoBaseUrl: params.neuromorphoBaseUrl.value(),
+    hippocampomeBaseUrl: params.hippocampomeBaseUrl.value(),
+    modeldbBaseUrl: params.modeldbBaseUrl.value(),
+    dandiBaseUrl: params.dandiBaseUrl.value(),
+    neuromorphoRegions: params.neuromorphoRegions.value(),
+    hippocampomeRegions: params.hippocampomeRegions.value(),
+    modeldbRegions: params.modeldbRegions.value(),
+    dandiSearch: params.dandiSearch.value(),
+    harvestIntervalHours: params.harvestIntervalHours.value(),
+    harvestTimeBudgetSeconds: params.harvestTimeBudgetSeconds.value(),
+    harvestRequestBudgetSeconds: params.harvestRequestBudgetSeconds.value(),
+    catalogBucket: params.catalogBucket.value(),
+    catalogIndexPrefix: params.catalogIndexPrefix.value(),
+    catalogIndexCheckSeconds: params.catalogIndexCheckSeconds.value(),
+    catalogLocalBuildMaxRecords: params.catalogLocalBuildMaxRecords.value(),
+    catalogDownloadMaxRecords: params.catalogDownloadMaxRecords.value(),
+    catalogDownloadMaxBytes: params.catalogDownloadMaxBytes.value(),
+    catalogDownloadFileTimeoutSeconds: params.catalogDownloadFileTimeoutSeconds.value(),
   });
   return resolved;
 }

@@ -1,0 +1,277 @@
+/**
+ * `/v2/catalog`: the harvested catalog. Search, records and downloads are readable by any signed-in
+ * user; harvest control and index rebuilds are for admins. Search design: docs/catalog-search.md.
+ */
+import { z } from "zod";
+import { badRequest, notFound } from "../errors.js";
+import { NEXT_CURSOR_HEADER } from "../http/paging.js";
+import { defineGroup, route } from "../http/route.js";
+import { catalogRecordSchema, catalogSourceSchema, runRecordSchema } from "../schemas/catalog.js";
+import {
+  CATALOG_FACETS,
+  CATALOG_SORTS,
+  publishCatalogIndex,
+  readIndexPointer,
+} from "../services/catalog-index.js";
+import {
+  badFacets,
+  checkKnownBytes,
+  getRecord,
+  getRun,
+  harvestAndIndex,
+  listRuns,
+  MAX_SEARCH_LIMIT,
+  queueHarvest,
+  resolveSelection,
+  searchCatalog,
+  sortIssues,
+  streamDownload,
+  type DownloadSelection,
+} from "../services/catalog.js";
+
+/** Query keys that are not facet filters. */
+const RESERVED = new Set(["q", "limit", "cursor", "facets", "sort"]);
+const MAX_VALUES = 100;
+
+const filterValues = z.union([z.string().max(500), z.array(z.string().max(500)).max(MAX_VALUES)]);
+const asList = (v: string | string[]) => (Array.isArray(v) ? v : [v]).filter((s) => s.length > 0);
+
+const searchQuery = z.record(z.string(), filterValues);
+
+const facetCountSchema = z.object({ value: z.string(), count: z.number().int() });
+const summarySchema = catalogRecordSchema
+  .pick({
+    id: true,
+    source: true,
+    sourceId: true,
+    kind: true,
+    name: true,
+    description: true,
+    species: true,
+    brainRegions: true,
+    cellTypes: true,
+    licence: true,
+    withdrawn: true,
+    sourceModified: true,
+    harvestedAt: true,
+  })
+  .extend({ fileCount: z.number().int(), score: z.number() });
+const searchResponse = z.object({
+  total: z.number().int(),
+  hits: z.array(summarySchema),
+  facets: z.record(z.string(), z.array(facetCountSchema)),
+  next: z.string().nullable(),
+  match: z.enum(["all", "some", "none"]),
+  index: z.object({ builtAt: z.string(), records: z.number().int(), origin: z.enum(["published", "local"]) }),
+});
+
+const downloadBody = z.union([
+  z.strictObject({ ids: z.array(z.string().min(3).max(300)).min(1).max(100_000) }),
+  z
+    .strictObject({
+      q: z.string().max(2048).optional(),
+      filters: z.record(z.string(), filterValues).optional(),
+    })
+    .refine((b) => b.q !== undefined || b.filters !== undefined, {
+      error: 'give ids, or q and/or filters ({q: ""} selects every current record)',
+    }),
+]);
+
+const harvestBody = z
+  .strictObject({
+    limit: z.number().int().positive().max(1_000_000).optional(),
+    mode: z.enum(["full", "incremental"]).optional(),
+    /** false: create (or find) the run and answer 202 at once; a later invocation works on it. */
+    wait: z.boolean().optional(),
+  })
+  .optional();
+
+const pointerSchema = z.object({
+  bucket: z.string().nullable(),
+  object: z.string().nullable(),
+  generation: z.string().nullable(),
+  md5: z.string().nullable(),
+  records: z.number().int(),
+  bytes: z.number().int(),
+  builtAt: z.string(),
+  startedAt: z.string(),
+  buildMs: z.number(),
+  trigger: z.string(),
+});
+
+export const catalogApi = defineGroup({
+  name: "catalog",
+  mounts: ["/v2/catalog"],
+  routes: [
+    route({
+      method: "get",
+      path: "/search",
+      summary: "Full-text search of the catalog with filters, facet counts and paging",
+      description:
+        "`q`: words, all required (if no record has them all, records with the most come first); the " +
+        "last word is also a prefix, as is any `word*`. Any other query key is a facet filter, repeated " +
+        `for several values (OR within a facet, AND across facets): ${CATALOG_FACETS.join(", ")} or ` +
+        "`attributes.<key>`. Withdrawn records are left out unless `status` is given " +
+        "(`status=withdrawn`, or both). `facets`: comma-separated facets to count (default all; " +
+        "empty for none); every value is counted, not the first 10. `sort`: `relevance` (default), " +
+        `${CATALOG_SORTS.join(", ")}, a leading - for descending. \`limit\` (default 20, at most ` +
+        `${MAX_SEARCH_LIMIT}) and \`cursor\` (the previous page's \`next\`, also in ${NEXT_CURSOR_HEADER}).`,
+      query: searchQuery,
+      response: searchResponse,
+      async handler({ deps, query, res }) {
+        const one = (key: string): string | undefined => {
+          const v = query[key];
+          if (Array.isArray(v))
+            throw badRequest(`Invalid query: give ${key} once`, [{ path: [key], message: "repeated" }]);
+          return v;
+        };
+        const limitText = one("limit");
+        const limit = limitText === undefined ? 20 : Number(limitText);
+        if (!Number.isInteger(limit) || limit < 0 || limit > MAX_SEARCH_LIMIT) {
+          throw badRequest(`Invalid query at limit: an integer from 0 to ${MAX_SEARCH_LIMIT}`, [
+            { path: ["limit"], message: `an integer from 0 to ${MAX_SEARCH_LIMIT}` },
+          ]);
+        }
+        const filters: Record<string, string[]> = {};
+        for (const [key, value] of Object.entries(query))
+          if (!RESERVED.has(key)) filters[key] = asList(value);
+        badFacets(Object.keys(filters), "query");
+        const facetsText = one("facets");
+        const facets =
+          facetsText === undefined
+            ? undefined
+            : facetsText
+                .split(",")
+                .map((f) => f.trim())
+                .filter(Boolean);
+        if (facets) badFacets(facets, "facets");
+        const sort = one("sort") ?? "relevance";
+        const sortProblems = sortIssues(sort);
+        if (sortProblems.length)
+          throw badRequest(`Invalid query at sort: ${sortProblems[0]!.message}`, sortProblems);
+        const result = await searchCatalog(deps, deps, {
+          q: one("q") ?? "",
+          filters,
+          limit,
+          cursor: one("cursor"),
+          facets,
+          sort,
+        });
+        if (result.next) res.setHeader(NEXT_CURSOR_HEADER, result.next);
+        return result;
+      },
+    }),
+    route({
+      method: "get",
+      path: "/records/:id",
+      summary: "One catalog record by id (`source:sourceId`, URL-encoded)",
+      params: z.object({ id: z.string().min(3).max(300) }),
+      response: catalogRecordSchema,
+      handler: ({ deps, params }) => getRecord(deps.db, params.id),
+    }),
+    route({
+      method: "post",
+      path: "/download",
+      summary: "A zip of the selected records' files, with manifest.json",
+      description:
+        "Body `{ids: [...]}` or `{q, filters: {facet: value or [values]}}` (as search; withdrawn records " +
+        "only with an explicit `status` filter). Streams `application/zip`: each record's files under " +
+        "`<record id>/`, fetched from the sources, and `manifest.json` listing every record (licence, " +
+        "citations) and file, with what could not be fetched and why. More records than " +
+        "CATALOG_DOWNLOAD_MAX_RECORDS: 409; stated sizes above CATALOG_DOWNLOAD_MAX_BYTES: 413, both " +
+        "before anything is streamed. Files of unstated size stop being added at the byte limit.",
+      body: downloadBody,
+      async handler({ deps, body, res }) {
+        let selection: DownloadSelection;
+        if ("ids" in body) selection = { ids: body.ids };
+        else {
+          const filters = Object.fromEntries(
+            Object.entries(body.filters ?? {}).map(([k, v]) => [k, asList(v)]),
+          );
+          badFacets(Object.keys(filters), "filters");
+          selection = { q: body.q ?? "", filters };
+        }
+        const resolved = await resolveSelection(deps, deps, selection);
+        checkKnownBytes(resolved.records, deps.config.catalogDownloadMaxBytes);
+        await streamDownload(deps, deps, res, selection, resolved);
+        return undefined;
+      },
+    }),
+    route({
+      method: "get",
+      path: "/index",
+      summary: "The published search index: record count, build time, blob",
+      response: pointerSchema.nullable(),
+      handler: ({ deps }) => readIndexPointer(deps.db),
+    }),
+    route({
+      method: "post",
+      path: "/index",
+      summary: "Rebuild and publish the search index now (admins)",
+      response: pointerSchema,
+      async handler({ deps, user, require }) {
+        await require("is_admin");
+        return publishCatalogIndex(deps, `admin:${user.email}`);
+      },
+    }),
+    route({
+      method: "post",
+      path: "/harvest/:source",
+      summary: "Start or resume a source's harvest run (admins)",
+      description:
+        "Works on the source's active run (or a new one, with the optional `limit` and `mode`) for up to " +
+        "HARVEST_REQUEST_BUDGET_SECONDS and answers 200 with the run record: `complete`/`partial` when it " +
+        "finished (the search index is then rebuilt), `paused` when the budget ran out (POST again to " +
+        "continue). `{wait: false}` only creates the run and answers 202; the next scheduled invocation " +
+        "works on it. 409 while another worker holds the run.",
+      params: z.object({ source: catalogSourceSchema }),
+      body: harvestBody,
+      response: z.object({ run: runRecordSchema, index: pointerSchema.nullable() }),
+      async handler({ deps, params, body, require, user, res }) {
+        await require("is_admin");
+        const request = { limit: body?.limit, mode: body?.mode };
+        if (body?.wait === false) {
+          const run = await queueHarvest(deps, params.source, request);
+          res.status(202);
+          return { run, index: null };
+        }
+        return harvestAndIndex(
+          deps,
+          params.source,
+          { ...request, timeBudgetMs: deps.config.harvestRequestBudgetSeconds * 1000 },
+          `admin:${user.email}`,
+        );
+      },
+    }),
+    route({
+      method: "get",
+      path: "/runs",
+      summary: "Recent harvest runs, newest first (admins)",
+      query: z.strictObject({
+        source: catalogSourceSchema.optional(),
+        limit: z.coerce.number().int().min(1).max(100).optional(),
+      }),
+      response: z.array(runRecordSchema),
+      async handler({ deps, query, require }) {
+        await require("is_admin");
+        return listRuns(deps.db, {
+          ...(query.source ? { source: query.source } : {}),
+          ...(query.limit ? { limit: query.limit } : {}),
+        });
+      },
+    }),
+    route({
+      method: "get",
+      path: "/runs/:id",
+      summary: "One harvest run: status, counts, progress, errors (admins)",
+      params: z.object({ id: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, { error: "not a run id" }) }),
+      response: runRecordSchema,
+      async handler({ deps, params, require }) {
+        await require("is_admin");
+        const run = await getRun(deps.db, params.id);
+        if (!run) throw notFound(`No harvest run ${JSON.stringify(params.id)}`);
+        return run;
+      },
+    }),
+  ],
+});

@@ -1,0 +1,71 @@
+/**
+ * Scheduled harvests, one function per source. Each wake-up (config.ts `harvestSchedules`)
+ * continues the source's active run or starts a new one once HARVEST_INTERVAL_HOURS has passed,
+ * works for HARVEST_TIME_BUDGET_SECONDS (below the 540 s timeout, leaving time to checkpoint and
+ * rebuild the index), and rebuilds the search index when the run finishes having changed the
+ * catalog. A run cut short (budget, crash, redeploy) is continued by the next wake-up; the
+ * orchestrator's lease makes an overlapping invocation give up with a conflict, which is logged.
+ */
+import { onSchedule } from "firebase-functions/scheduler";
+import { harvestSchedules, loadConfig } from "../config.js";
+import { ApiError } from "../errors.js";
+import { cloudLogger } from "../log.js";
+import type { CatalogSource } from "../schemas/catalog.js";
+import { harvestAndIndex, scheduledAction, type CatalogDeps } from "../services/catalog.js";
+import { firestore } from "../store/firebase.js";
+
+/** One scheduled invocation's work; exported for tests and scripts. */
+export async function scheduledHarvest(deps: CatalogDeps, source: CatalogSource): Promise<void> {
+  const action = await scheduledAction(deps, source);
+  if (action === "idle") {
+    deps.log.info("harvest: nothing to do", { source });
+    return;
+  }
+  try {
+    const { run, index } = await harvestAndIndex(
+      deps,
+      source,
+      { timeBudgetMs: deps.config.harvestTimeBudgetSeconds * 1000 },
+      `schedule:${source}`,
+    );
+    deps.log.info("harvest: invocation done", {
+      source,
+      action,
+      runId: run.id,
+      status: run.status,
+      counts: run.counts,
+      indexRecords: index?.records ?? null,
+    });
+  } catch (err) {
+    // Another worker (an admin's request, an overlapping wake-up) holds the run: not a failure,
+    // and retrying would only collide again.
+    if (err instanceof ApiError && err.code === "conflict") {
+      deps.log.warn("harvest: run busy, skipping this wake-up", { source, detail: err.message });
+      return;
+    }
+    throw err;
+  }
+}
+
+function scheduled(source: CatalogSource) {
+  return onSchedule(
+    {
+      schedule: harvestSchedules[source],
+      timeZone: "UTC",
+      timeoutSeconds: 540,
+      // Building the index holds every record's search text at once (about 1 GB at 300,000).
+      memory: "2GiB",
+      // The next wake-up resumes from the checkpoint; a Scheduler retry would only overlap it.
+      retryCount: 0,
+    },
+    async () => {
+      const config = loadConfig();
+      await scheduledHarvest({ db: firestore(), config, now: () => new Date(), log: cloudLogger }, source);
+    },
+  );
+}
+
+export const harvestNeuromorpho = scheduled("neuromorpho");
+export const harvestHippocampome = scheduled("hippocampome");
+export const harvestModeldb = scheduled("modeldb");
+export const harvestDandi = scheduled("dandi");
