@@ -8,6 +8,7 @@ import { annotationsApi } from "./api/annotations.js";
 import { atlasApi, atlasVerifyApi } from "./api/atlas.js";
 import { datasetsApi } from "./api/datasets.js";
 import { docsApi } from "./api/docs.js";
+import { filesApi } from "./api/files.js";
 import { apiGroups } from "./api/groups.js";
 import { kvApi } from "./api/kv.js";
 import { neuprintApi } from "./api/neuprint.js";
@@ -43,3 +44,7 @@ export const sitereports = httpFunction(siteReportsApi);
 export const signatures = httpFunction(signaturesApi);
 export const transfer = httpFunction(transferApi);
 export const neuprint = httpFunction(neuprintApi, { secrets: [tokenSecret, neuprintCredentials] });
+
+export const files = httpFunction(filesApi);
+// The file catalog: a scheduled crawl, and storage triggers that keep it current in between.
+export { filesCrawl, filesObjectDeleted, filesObjectFinalized } from "./triggers/files.js";

@@ -8,6 +8,7 @@ import { annotationsV1Api } from "./annotations-v1.js";
 import { annotationsApi } from "./annotations.js";
 import { atlasApi, atlasVerifyApi } from "./atlas.js";
 import { datasetsApi } from "./datasets.js";
+import { filesApi } from "./files.js";
 import { kvApi } from "./kv.js";
 import { neuprintApi } from "./neuprint.js";
 import { pullRequestApi } from "./pull-request.js";
@@ -35,4 +36,5 @@ export const apiGroups: ApiGroup[] = [
   signaturesApi,
   transferApi,
   neuprintApi,
+  filesApi,
 ];

@@ -4,8 +4,8 @@
  * between. All three are idempotent; wiring them into index.ts is left to the function index.
  */
 import type { FileMetadata } from "@google-cloud/storage";
-import { onSchedule } from "firebase-functions/v2/scheduler";
-import { onObjectDeleted, onObjectFinalized, type StorageObjectData } from "firebase-functions/v2/storage";
+import { onSchedule } from "firebase-functions/scheduler";
+import { onObjectDeleted, onObjectFinalized, type StorageObjectData } from "firebase-functions/storage";
 import { loadConfig, params } from "../config.js";
 import { createDeps } from "../http/deps.js";
 import {
