@@ -37,6 +37,8 @@ export interface AnnotationsBenchOptions {
   annotations?: number | undefined;
   reps?: number | undefined;
   postReps?: number | undefined;
+  /** Called with a line at each phase (the direct run prints them to stderr). */
+  progress?: (line: string) => void;
 }
 
 const median = (xs: number[]) => {
@@ -136,6 +138,9 @@ export async function runAnnotationsBench(
   const n = options.annotations ?? 100_000;
   const reps = options.reps ?? 2;
   const postReps = options.postReps ?? 7;
+  const started = performance.now();
+  const progress = (line: string) =>
+    options.progress?.(`[${round((performance.now() - started) / 1000, 1)} s] ${line}`);
   const saved = {
     host: process.env.FIRESTORE_EMULATOR_HOST,
     project: process.env.GCLOUD_PROJECT,
@@ -161,6 +166,7 @@ export async function runAnnotationsBench(
     }
     await writer.close();
     const seedMs = performance.now() - seedStart;
+    progress(`seeded ${n} annotations`);
 
     server = await startServerChild(emulator.host, secret);
     const now = Math.floor(Date.now() / 1000);
@@ -181,19 +187,33 @@ export async function runAnnotationsBench(
     const apiMs: number[] = [];
     const rawMs: number[] = [];
     let responseBytes = 0;
-    for (let r = 0; r < reps; r++) {
-      let t = performance.now();
+    const timeRaw = async (r: number) => {
+      const t = performance.now();
       const read = await rawRead(db);
       rawMs.push(performance.now() - t);
       if (read !== n) throw new Error(`raw reads found ${read} annotations; expected ${n}`);
-
-      t = performance.now();
+      progress(`raw read ${r + 1}/${reps}`);
+    };
+    const timeApi = async (r: number) => {
+      const t = performance.now();
       const res = await fetch(getUrl, { headers });
       const got = await drain(res);
       apiMs.push(performance.now() - t);
-      if (res.status !== 200 || got.items !== n)
+      if (res.status !== 200 || got.items !== n) {
         throw new Error(`GET answered ${res.status} with ${got.items} annotations; expected ${n}`);
+      }
       responseBytes = got.bytes;
+      progress(`API GET ${r + 1}/${reps}`);
+    };
+    // Alternating which goes first, so neither always pays for a cold emulator.
+    for (let r = 0; r < reps; r++) {
+      if (r % 2 === 0) {
+        await timeRaw(r);
+        await timeApi(r);
+      } else {
+        await timeApi(r);
+        await timeRaw(r);
+      }
     }
     const busy = await memory(server.url);
 
@@ -228,6 +248,7 @@ export async function runAnnotationsBench(
       postMs.push(await postOnce());
       batchMs.push(await batchOnce());
     }
+    progress("list POSTs done");
     const stored = (await annotationsCollection(db, USER).count().get()).data().count;
     if (stored !== n + 500)
       throw new Error(`expected ${n + 500} annotations after the POSTs, found ${stored}`);
@@ -317,7 +338,11 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       return i > 0 ? Number(process.argv[i + 1]) : undefined;
     };
     const started = performance.now();
-    const result = await runAnnotationsBench({ annotations: arg("annotations"), reps: arg("reps") });
+    const result = await runAnnotationsBench({
+      annotations: arg("annotations"),
+      reps: arg("reps"),
+      progress: (line) => process.stderr.write(`${line}\n`),
+    });
     console.table(result);
     console.log(`annotations bench took ${round((performance.now() - started) / 1000, 1)} s`);
   }
