@@ -8,12 +8,11 @@ import {
   PERSONAS,
   PRIVATE_DS,
   PUBLIC_DS,
-  seedPersonas,
+  resetToSeed,
   serve,
   type Persona,
   type TestServer,
 } from "../helpers/server.js";
-import { clearFirestore } from "../setup/hooks.js";
 
 type Doc = Record<string, unknown>;
 
@@ -37,10 +36,7 @@ describe("annotations v1", () => {
   });
   after(() => server.close());
   beforeEach(async () => {
-    await clearFirestore();
-    await seedPersonas();
-    server.deps.datasets.invalidate();
-    server.deps.users.invalidate();
+    await resetToSeed(server);
   });
 
   it("stores any JSON at a location and returns the caller's dict keyed x_y_z", async () => {

@@ -14,12 +14,11 @@ import {
   PERSONAS,
   PRIVATE_DS,
   PUBLIC_DS,
-  seedPersonas,
+  resetToSeed,
   serve,
   type Persona,
   type TestServer,
 } from "../helpers/server.js";
-import { clearFirestore } from "../setup/hooks.js";
 
 type Doc = Record<string, unknown>;
 type Out = Doc & { user: string; key: string };
@@ -67,10 +66,7 @@ describe("annotations v2", () => {
   });
   after(() => server.close());
   beforeEach(async () => {
-    await clearFirestore();
-    await seedPersonas();
-    server.deps.datasets.invalidate();
-    server.deps.users.invalidate();
+    await resetToSeed(server);
   });
 
   it("serves the emulator seed (emulator-data/firestore/annotations.json)", async () => {

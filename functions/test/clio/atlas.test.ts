@@ -9,12 +9,11 @@ import {
   personaTokens,
   PRIVATE_DS,
   PUBLIC_DS,
-  seedPersonas,
+  resetToSeed,
   serve,
   type Persona,
   type TestServer,
 } from "../helpers/server.js";
-import { clearFirestore } from "../setup/hooks.js";
 import { dump, seedDocs } from "./util.js";
 
 type Point = Record<string, unknown> & { id: string; timestamp: number; verified: boolean };
@@ -41,10 +40,7 @@ describe("atlas", () => {
   });
   after(() => server.close());
   beforeEach(async () => {
-    await clearFirestore();
-    await seedPersonas();
-    server.deps.datasets.invalidate();
-    server.deps.users.invalidate();
+    await resetToSeed(server);
   });
 
   const post = (persona: Persona, ds: string, q: string, body: unknown) =>

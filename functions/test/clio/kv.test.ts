@@ -12,12 +12,11 @@ import {
   personaTokens,
   PRIVATE_DS,
   PUBLIC_DS,
-  seedPersonas,
+  resetToSeed,
   serve,
   type Persona,
   type TestServer,
 } from "../helpers/server.js";
-import { clearFirestore } from "../setup/hooks.js";
 import { dump, seedDocs } from "./util.js";
 
 const anyUser = {
@@ -41,10 +40,7 @@ describe("kv, saved searches, pull requests, site reports", () => {
   });
   after(() => server.close());
   beforeEach(async () => {
-    await clearFirestore();
-    await seedPersonas();
-    server.deps.datasets.invalidate();
-    server.deps.users.invalidate();
+    await resetToSeed(server);
   });
 
   describe("/v2/kv", () => {

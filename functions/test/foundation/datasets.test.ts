@@ -8,12 +8,11 @@ import {
   personaTokens,
   PRIVATE_DS,
   PUBLIC_DS,
-  seedPersonas,
+  resetToSeed,
   serve,
   type Persona,
   type TestServer,
 } from "../helpers/server.js";
-import { clearFirestore } from "../setup/hooks.js";
 
 describe("datasets", () => {
   let server: TestServer;
@@ -25,10 +24,7 @@ describe("datasets", () => {
   });
   after(() => server.close());
   beforeEach(async () => {
-    await clearFirestore();
-    await seedPersonas();
-    server.deps.datasets.invalidate();
-    server.deps.users.invalidate();
+    await resetToSeed(server);
   });
 
   describe("GET /v2/datasets", () => {

@@ -1,7 +1,6 @@
 /** Runs one request as every persona and checks the status each one gets. */
 import assert from "node:assert/strict";
-import { clearFirestore } from "../setup/hooks.js";
-import { call, PERSONA_NAMES, seedPersonas, type Persona, type TestServer } from "./server.js";
+import { call, PERSONA_NAMES, resetToSeed, type Persona, type TestServer } from "./server.js";
 
 export interface MatrixRequest {
   method: string;
@@ -22,11 +21,8 @@ export async function checkMatrix(
 ): Promise<void> {
   const got = {} as Record<Persona, number>;
   for (const persona of PERSONA_NAMES) {
-    await clearFirestore();
-    await seedPersonas();
+    await resetToSeed(server);
     await seed();
-    server.deps.users.invalidate();
-    server.deps.datasets.invalidate();
     const req = typeof request === "function" ? request(persona) : request;
     const res = await call(server.url, req.method, req.path, { token: tokens[persona], body: req.body });
     got[persona] = res.status;

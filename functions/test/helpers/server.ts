@@ -11,7 +11,7 @@ import { createDeps, type Deps } from "../../src/http/deps.js";
 import type { ApiGroup } from "../../src/http/route.js";
 import type { Logger, LogFields } from "../../src/log.js";
 import { firestore } from "../../src/store/firebase.js";
-import { TEST_PROJECT_ID } from "../setup/hooks.js";
+import { clearFirestore, TEST_PROJECT_ID } from "../setup/hooks.js";
 
 /** Only ever used against the emulator; generated per run would work as well. */
 export const TEST_SECRET = "neurofire-test-secret-0123456789abcdef";
@@ -165,4 +165,18 @@ export async function personaTokens(): Promise<Record<Persona, string | undefine
     out[persona] = email ? await apiToken(email) : undefined;
   }
   return out;
+}
+
+/**
+ * Empties the database, seeds the personas and drops the servers' caches, so every test starts
+ * from the same state whatever the previous one wrote.
+ */
+export async function resetToSeed(...servers: TestServer[]): Promise<void> {
+  await clearFirestore();
+  await seedPersonas();
+  for (const server of servers) {
+    server.deps.users.invalidate();
+    server.deps.datasets.invalidate();
+    server.deps.tokenState.forget();
+  }
 }
