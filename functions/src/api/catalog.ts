@@ -36,7 +36,17 @@ const MAX_VALUES = 100;
 const filterValues = z.union([z.string().max(500), z.array(z.string().max(500)).max(MAX_VALUES)]);
 const asList = (v: string | string[]) => (Array.isArray(v) ? v : [v]).filter((s) => s.length > 0);
 
-const searchQuery = z.record(z.string(), filterValues);
+/** Declared keys (for validation and the OpenAPI document), and any other key as a facet filter. */
+const searchQuery = z
+  .object({
+    q: z.string().max(2048).optional(),
+    limit: z.coerce.number().int().min(0).max(MAX_SEARCH_LIMIT).optional(),
+    cursor: z.string().max(4096).optional(),
+    facets: z.string().max(2048).optional(),
+    sort: z.string().max(100).optional(),
+    ...Object.fromEntries(CATALOG_FACETS.map((f) => [f, filterValues.optional()])),
+  })
+  .catchall(filterValues);
 
 const facetCountSchema = z.object({ value: z.string(), count: z.number().int() });
 const summarySchema = catalogRecordSchema
@@ -119,41 +129,25 @@ export const catalogApi = defineGroup({
       query: searchQuery,
       response: searchResponse,
       async handler({ deps, query, res }) {
-        const one = (key: string): string | undefined => {
-          const v = query[key];
-          if (Array.isArray(v))
-            throw badRequest(`Invalid query: give ${key} once`, [{ path: [key], message: "repeated" }]);
-          return v;
-        };
-        const limitText = one("limit");
-        const limit = limitText === undefined ? 20 : Number(limitText);
-        if (!Number.isInteger(limit) || limit < 0 || limit > MAX_SEARCH_LIMIT) {
-          throw badRequest(`Invalid query at limit: an integer from 0 to ${MAX_SEARCH_LIMIT}`, [
-            { path: ["limit"], message: `an integer from 0 to ${MAX_SEARCH_LIMIT}` },
-          ]);
-        }
         const filters: Record<string, string[]> = {};
-        for (const [key, value] of Object.entries(query))
-          if (!RESERVED.has(key)) filters[key] = asList(value);
+        for (const [key, value] of Object.entries(query)) {
+          if (!RESERVED.has(key) && value !== undefined) filters[key] = asList(value as string | string[]);
+        }
         badFacets(Object.keys(filters), "query");
-        const facetsText = one("facets");
-        const facets =
-          facetsText === undefined
-            ? undefined
-            : facetsText
-                .split(",")
-                .map((f) => f.trim())
-                .filter(Boolean);
+        const facets = query.facets
+          ?.split(",")
+          .map((f) => f.trim())
+          .filter(Boolean);
         if (facets) badFacets(facets, "facets");
-        const sort = one("sort") ?? "relevance";
+        const sort = query.sort ?? "relevance";
         const sortProblems = sortIssues(sort);
         if (sortProblems.length)
           throw badRequest(`Invalid query at sort: ${sortProblems[0]!.message}`, sortProblems);
         const result = await searchCatalog(deps, deps, {
-          q: one("q") ?? "",
+          q: query.q ?? "",
           filters,
-          limit,
-          cursor: one("cursor"),
+          limit: query.limit ?? 20,
+          cursor: query.cursor,
           facets,
           sort,
         });
