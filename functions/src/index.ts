@@ -6,6 +6,7 @@ import { setGlobalOptions } from "firebase-functions";
 import { annotationsV1Api } from "./api/annotations-v1.js";
 import { annotationsApi } from "./api/annotations.js";
 import { atlasApi, atlasVerifyApi } from "./api/atlas.js";
+import { catalogApi } from "./api/catalog.js";
 import { datasetsApi } from "./api/datasets.js";
 import { docsApi } from "./api/docs.js";
 import { filesApi } from "./api/files.js";
@@ -48,3 +49,8 @@ export const neuprint = httpFunction(neuprintApi, { secrets: [tokenSecret, neupr
 export const files = httpFunction(filesApi);
 // The file catalog: a scheduled crawl, and storage triggers that keep it current in between.
 export { filesCrawl, filesObjectDeleted, filesObjectFinalized } from "./triggers/files.js";
+
+// The harvested catalog: search and download (the loaded index needs the memory), and one
+// scheduled harvest per source.
+export const catalog = httpFunction(catalogApi, { memory: "1GiB" });
+export { harvestDandi, harvestHippocampome, harvestModeldb, harvestNeuromorpho } from "./triggers/harvest.js";

@@ -65,6 +65,31 @@ describe("end to end through the Hosting and Functions emulators", function () {
     assert.deepEqual((await call(HOSTING, "GET", "/v2/kv/e2e-scope/k1", { token: writer })).body, { a: 1 });
   });
 
+  it("serves the files, signatures and catalog groups under their paths", async () => {
+    const search = await call<{ total: number; facets: object }>(
+      HOSTING,
+      "GET",
+      "/v2/catalog/search?q=pyramidal",
+      {
+        token: admin,
+      },
+    );
+    assert.equal(search.status, 200);
+    assert.equal(typeof search.body.total, "number");
+    // The seeded persona datasets keep no files; the files function says so rather than "no route".
+    const files = await call<{ code: string; detail: string }>(HOSTING, "GET", `/v2/files/${PRIVATE_DS}`, {
+      token: admin,
+    });
+    assert.equal(files.status, 404);
+    assert.match(files.body.detail, /files/);
+    assert.doesNotMatch(files.body.detail, /No route/);
+    const sig = await call<{ code: string }>(HOSTING, "GET", "/v2/signatures/atlocation/demo?x=1&y=2&z=3", {
+      token: admin,
+    });
+    assert.equal(sig.status, 503, "signatures answer 503 until SIG_BUCKET is configured");
+    assert.equal(sig.body.code, "unavailable");
+  });
+
   it("refuses missing and forged tokens", async () => {
     assert.equal((await call(HOSTING, "GET", "/v2/roles")).status, 401);
     const forged = await apiToken("admin@example.org", { secret: "not-the-deployment-secret-0123456789" });
