@@ -39,7 +39,10 @@ export async function startMetadataServer(projectId = "demo-neurofire"): Promise
     if (path === "instance/service-accounts/default/email") return [200, email];
     // Clients that want an access token (BigQuery, Storage) get an opaque one; loopback services ignore it.
     if (path === "instance/service-accounts/default/token") {
-      return [200, JSON.stringify({ access_token: "loopback-access-token", expires_in: 3600, token_type: "Bearer" })];
+      return [
+        200,
+        JSON.stringify({ access_token: "loopback-access-token", expires_in: 3600, token_type: "Bearer" }),
+      ];
     }
     if (path !== "instance/service-accounts/default/identity") return [404, "not found"];
     const audience = url.searchParams.get("audience");
