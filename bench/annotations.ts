@@ -291,7 +291,7 @@ async function runServer(): Promise<void> {
   const [{ annotationsApi }, { createApp }, { createDeps }, { configSchema }] = await Promise.all([
     import("../functions/src/api/annotations.js"),
     import("../functions/src/http/app.js"),
-    import("../functions/src/http/deps.js"),
+    import("../functions/src/services/deps.js"),
     import("../functions/src/config.js"),
   ]);
   const config = configSchema.parse({ projectId: PROJECT, tokenSecret: process.env[SECRET_ENV] });

@@ -8,7 +8,7 @@ import { datasetsApi } from "../functions/src/api/datasets.js";
 import { rolesApi } from "../functions/src/api/roles.js";
 import { configSchema } from "../functions/src/config.js";
 import { createApp } from "../functions/src/http/app.js";
-import { createDeps } from "../functions/src/http/deps.js";
+import { createDeps } from "../functions/src/services/deps.js";
 import type { Logger } from "../functions/src/log.js";
 import { signApiToken } from "../functions/src/auth/tokens.js";
 import { firestore } from "../functions/src/store/firebase.js";

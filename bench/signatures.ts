@@ -14,7 +14,7 @@ import { signaturesApi } from "../functions/src/api/signatures.js";
 import { signApiToken } from "../functions/src/auth/tokens.js";
 import { configSchema } from "../functions/src/config.js";
 import { createApp } from "../functions/src/http/app.js";
-import { createDeps } from "../functions/src/http/deps.js";
+import { createDeps } from "../functions/src/services/deps.js";
 import type { Logger } from "../functions/src/log.js";
 import { firestore } from "../functions/src/store/firebase.js";
 import { benchFirestore, listen, percentile, PROJECT_ID, round, timeEach } from "./lib.js";

@@ -5,7 +5,7 @@
  * neuPrint faults 502, a slow neuPrint 504 and an unset credential 503.
  */
 import { z } from "zod";
-import type { Deps } from "../http/deps.js";
+import type { Deps } from "../services/deps.js";
 import { defineGroup, route } from "../http/route.js";
 import { hasRole } from "../auth/permissions.js";
 import { forbidden } from "../errors.js";

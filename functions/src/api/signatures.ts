@@ -5,7 +5,7 @@
  * point, 503 when SIG_BUCKET is unset, 502 when BigQuery fails.
  */
 import { z } from "zod";
-import type { Deps } from "../http/deps.js";
+import type { Deps } from "../services/deps.js";
 import { defineGroup, route, type Ctx } from "../http/route.js";
 import { hasRole } from "../auth/permissions.js";
 import { forbidden } from "../errors.js";

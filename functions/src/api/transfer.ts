@@ -4,7 +4,7 @@
  * query parameter) and answered failures with a traceback; here the body is parsed, the role is
  * checked on the dataset, and failures are 400/403/404/502/503/504.
  */
-import type { Deps } from "../http/deps.js";
+import type { Deps } from "../services/deps.js";
 import { defineGroup, route } from "../http/route.js";
 import { hasRole } from "../auth/permissions.js";
 import { forbidden } from "../errors.js";

@@ -11,7 +11,7 @@ import { ApiError, badRequest, forbidden, unauthenticated, type Issue } from "..
 import { withFields } from "../log.js";
 import type { User } from "../schemas/users.js";
 import { cors } from "./cors.js";
-import type { Deps } from "./deps.js";
+import type { Deps } from "../services/deps.js";
 import { makeCtxHelpers, type ApiGroup, type RouteDef } from "./route.js";
 
 const ANONYMOUS: User = {

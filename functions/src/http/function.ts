@@ -6,7 +6,7 @@ import type { Request, Response } from "express";
 import { onRequest, type HttpsOptions } from "firebase-functions/https";
 import { loadConfig, tokenSecret } from "../config.js";
 import { createApp } from "./app.js";
-import { createDeps } from "./deps.js";
+import { createDeps } from "../services/deps.js";
 import type { ApiGroup } from "./route.js";
 
 export function httpFunction(group: ApiGroup, options: HttpsOptions = {}) {

@@ -10,7 +10,7 @@ import { forbidden } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Principal } from "../auth/tokens.js";
 import type { User } from "../schemas/users.js";
-import type { Deps } from "./deps.js";
+import type { Deps } from "../services/deps.js";
 
 export type Method = "get" | "post" | "put" | "delete" | "head" | "patch";
 

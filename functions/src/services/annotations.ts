@@ -10,7 +10,7 @@
 import { FieldPath, type DocumentReference, type Firestore } from "firebase-admin/firestore";
 import { isAdmin } from "../auth/permissions.js";
 import { ApiError, badRequest, forbidden } from "../errors.js";
-import type { Deps } from "../http/deps.js";
+import type { Deps } from "./deps.js";
 import type { ListItem, PageReader } from "../http/paging.js";
 import type { Ctx } from "../http/route.js";
 import { annotationKey, type Annotation } from "../schemas/annotations.js";

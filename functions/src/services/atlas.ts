@@ -19,7 +19,7 @@ import {
 } from "firebase-admin/firestore";
 import { allows } from "../auth/permissions.js";
 import { badRequest, forbidden, notFound } from "../errors.js";
-import type { Deps } from "../http/deps.js";
+import type { Deps } from "./deps.js";
 import { firestorePages, type ListItem, type PageReader } from "../http/paging.js";
 import type { Ctx } from "../http/route.js";
 import type { AtlasBody, Location } from "../schemas/atlas.js";

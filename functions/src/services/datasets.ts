@@ -3,7 +3,7 @@
  * with a version guard, deleting.
  */
 import { ApiError, conflict, forbidden, notFound } from "../errors.js";
-import type { Deps } from "../http/deps.js";
+import type { Deps } from "./deps.js";
 import { allows } from "../auth/permissions.js";
 import type { Dataset, StoredDataset } from "../schemas/datasets.js";
 import type { User } from "../schemas/users.js";

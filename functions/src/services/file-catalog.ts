@@ -21,7 +21,7 @@ import {
   type Query,
 } from "firebase-admin/firestore";
 import type { Storage } from "@google-cloud/storage";
-import type { Deps } from "../http/deps.js";
+import type { Deps } from "./deps.js";
 import type { PageReader } from "../http/paging.js";
 import type { Logger } from "../log.js";
 import type { CatalogEntry } from "../schemas/files.js";

@@ -4,7 +4,7 @@
  * they never proxy the bytes (that would double egress and tie up an instance per chunk).
  */
 import { ApiError, badRequest, notFound, unavailable } from "../errors.js";
-import type { Deps } from "../http/deps.js";
+import type { Deps } from "./deps.js";
 import { relativePath, type SignedFile } from "../schemas/files.js";
 import { storageFor } from "../storage/client.js";
 import { signRead, startResumableUpload, statObject, type ObjectInfo } from "../storage/objects.js";

@@ -5,7 +5,7 @@
  */
 import type { DocumentData, DocumentReference, Firestore } from "firebase-admin/firestore";
 import { ApiError, notFound } from "../errors.js";
-import type { Deps } from "../http/deps.js";
+import type { Deps } from "./deps.js";
 import { firestorePages, type PageReader } from "../http/paging.js";
 
 export const KEYVALUE = "clio_keyvalue";

@@ -4,7 +4,7 @@
  */
 import type { DocumentData } from "firebase-admin/firestore";
 import { badRequest, forbidden, notFound } from "../errors.js";
-import type { Deps } from "../http/deps.js";
+import type { Deps } from "./deps.js";
 import type { PageReader } from "../http/paging.js";
 import { firestoreId } from "../schemas/kv.js";
 import type { User } from "../schemas/users.js";

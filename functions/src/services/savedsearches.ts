@@ -5,7 +5,7 @@
  * ones clio left are removed on the next post at that location.
  */
 import type { DocumentData } from "firebase-admin/firestore";
-import type { Deps } from "../http/deps.js";
+import type { Deps } from "./deps.js";
 import { firestorePages, type PageReader } from "../http/paging.js";
 import type { Location } from "../schemas/atlas.js";
 import type { User } from "../schemas/users.js";

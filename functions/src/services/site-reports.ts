@@ -1,6 +1,6 @@
 /** Site reports: one per user per UTC day at `clio_site_reports/{email}-{YYYY-MM-DD}`, overwritten. */
 import type { DocumentData } from "firebase-admin/firestore";
-import type { Deps } from "../http/deps.js";
+import type { Deps } from "./deps.js";
 import { firestorePages, type PageReader } from "../http/paging.js";
 import type { User } from "../schemas/users.js";
 import { assertFitsDocument } from "./kv.js";

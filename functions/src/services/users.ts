@@ -1,6 +1,6 @@
 /** User administration over `clio_users` (admins only; the API layer checks). */
 import type { z } from "zod";
-import type { Deps } from "../http/deps.js";
+import type { Deps } from "./deps.js";
 import type { userUpdateSchema } from "../schemas/users.js";
 import { USERS } from "../store/users.js";
 

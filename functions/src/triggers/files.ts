@@ -7,7 +7,7 @@ import type { FileMetadata } from "@google-cloud/storage";
 import { onSchedule } from "firebase-functions/scheduler";
 import { onObjectDeleted, onObjectFinalized, type StorageObjectData } from "firebase-functions/storage";
 import { loadConfig, params } from "../config.js";
-import { createDeps } from "../http/deps.js";
+import { createDeps } from "../services/deps.js";
 import {
   crawlAll,
   locationsFor,

@@ -7,7 +7,7 @@ import type { Server } from "node:http";
 import { SignJWT } from "jose";
 import { configSchema, type Config, type ConfigInput } from "../../src/config.js";
 import { createApp } from "../../src/http/app.js";
-import { createDeps, type Deps } from "../../src/http/deps.js";
+import { createDeps, type Deps } from "../../src/services/deps.js";
 import type { ApiGroup } from "../../src/http/route.js";
 import type { Logger, LogFields } from "../../src/log.js";
 import { firestore } from "../../src/store/firebase.js";
