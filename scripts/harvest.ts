@@ -4,8 +4,8 @@
  *   npx tsx scripts/harvest.ts <neuromorpho|hippocampome|modeldb|dandi> [--limit N] [--base-url URL]
  *                              [--mode full|incremental] [--time-budget-ms MS]
  *
- * Writes to the Firestore emulator at FIRESTORE_EMULATOR_HOST; without one it starts an emulator
- * for the duration of the run (its data is then discarded). Without --base-url it harvests from the
+ * Writes to the Firestore emulator at FIRESTORE_EMULATOR_HOST, else to the one `npm start` runs,
+ * else it starts an emulator for the duration of the run (its data is then discarded). Without --base-url it harvests from the
  * loopback upstream (functions/loopback/upstream.ts), so it works offline out of the box. With a
  * real --base-url the source's own politeness policy applies (e.g. one NeuroMorpho request/s).
  */
@@ -19,6 +19,17 @@ import { catalogSourceSchema, type RunRecord } from "../functions/src/schemas/ca
 import { runHarvest } from "../functions/src/services/harvest.js";
 import { firestore } from "../functions/src/store/firebase.js";
 import { startFirestoreEmulator, type FirestoreEmulator } from "./lib/firestore-emulator.js";
+import { PORTS } from "./lib/local-env.js";
+
+const NPM_START_FIRESTORE = `127.0.0.1:${PORTS.firestore}`;
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok;
+  } catch {
+    return false;
+  }
+}
 
 const USAGE =
   "usage: npx tsx scripts/harvest.ts <neuromorpho|hippocampome|modeldb|dandi> " +
@@ -64,6 +75,10 @@ async function main(): Promise<number> {
     cliProgress.Presets.shades_classic,
   );
   try {
+    if (!process.env.FIRESTORE_EMULATOR_HOST && (await answers(`http://${NPM_START_FIRESTORE}/`))) {
+      process.env.FIRESTORE_EMULATOR_HOST = NPM_START_FIRESTORE;
+      console.log(`Writing to the Firestore emulator of npm start (${NPM_START_FIRESTORE}).`);
+    }
     if (!process.env.FIRESTORE_EMULATOR_HOST) {
       emulator = await startFirestoreEmulator({ projectId: process.env.GCLOUD_PROJECT });
       process.env.FIRESTORE_EMULATOR_HOST = emulator.host;
