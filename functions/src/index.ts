@@ -6,7 +6,7 @@ import { setGlobalOptions } from "firebase-functions";
 import { annotationsV1Api } from "./api/annotations-v1.js";
 import { annotationsApi } from "./api/annotations.js";
 import { atlasApi, atlasVerifyApi } from "./api/atlas.js";
-import { catalogApi } from "./api/catalog.js";
+import { catalogAdminApi, catalogApi } from "./api/catalog.js";
 import { datasetsApi } from "./api/datasets.js";
 import { docsApi } from "./api/docs.js";
 import { filesApi } from "./api/files.js";
@@ -50,7 +50,9 @@ export const files = httpFunction(filesApi);
 // The file catalog: a scheduled crawl, and storage triggers that keep it current in between.
 export { filesCrawl, filesObjectDeleted, filesObjectFinalized } from "./triggers/files.js";
 
-// The harvested catalog: search and download (the loaded index needs the memory), and one
-// scheduled harvest per source.
+// The harvested catalog: search and download (the loaded index needs the memory); harvest
+// control and index rebuilds, sized like the scheduled harvests (a rebuild holds the whole
+// index); and one scheduled harvest per source.
 export const catalog = httpFunction(catalogApi, { memory: "1GiB" });
+export const catalogadmin = httpFunction(catalogAdminApi, { memory: "4GiB", timeoutSeconds: 540 });
 export { harvestDandi, harvestHippocampome, harvestModeldb, harvestNeuromorpho } from "./triggers/harvest.js";

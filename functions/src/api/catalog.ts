@@ -191,6 +191,18 @@ export const catalogApi = defineGroup({
         return undefined;
       },
     }),
+  ],
+});
+
+/**
+ * Harvest control and index rebuilds, a function of their own: a rebuild holds the whole
+ * catalog's index in memory and a harvest step can take minutes, which the read path above
+ * should not be sized for. Hosting routes these paths here before the general /v2/catalog rule.
+ */
+export const catalogAdminApi = defineGroup({
+  name: "catalogadmin",
+  mounts: ["/v2/catalog"],
+  routes: [
     route({
       method: "get",
       path: "/index",

@@ -7,7 +7,7 @@ import type { ApiGroup } from "../http/route.js";
 import { annotationsV1Api } from "./annotations-v1.js";
 import { annotationsApi } from "./annotations.js";
 import { atlasApi, atlasVerifyApi } from "./atlas.js";
-import { catalogApi } from "./catalog.js";
+import { catalogAdminApi, catalogApi } from "./catalog.js";
 import { datasetsApi } from "./datasets.js";
 import { filesApi } from "./files.js";
 import { kvApi } from "./kv.js";
@@ -39,4 +39,5 @@ export const apiGroups: ApiGroup[] = [
   neuprintApi,
   filesApi,
   catalogApi,
+  catalogAdminApi,
 ];

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { Manifest } from "../../src/services/catalog.js";
 import { checkMatrix } from "../helpers/matrix.js";
 import { personaTokens, seedPersonas, serve, type Persona, type TestServer } from "../helpers/server.js";
-import { catalogApi } from "../../src/api/catalog.js";
+import { catalogAdminApi, catalogApi } from "../../src/api/catalog.js";
 import { clearFirestore } from "../setup/hooks.js";
 import {
   FILE_BODIES,
@@ -154,7 +154,7 @@ describe("catalog download", () => {
   describe("limits", () => {
     let small: TestServer;
     before(async () => {
-      small = await serve(catalogApi, {
+      small = await serve([catalogApi, catalogAdminApi], {
         ...world.overrides,
         catalogDownloadMaxRecords: 2,
         catalogDownloadMaxBytes: 100,
@@ -183,7 +183,10 @@ describe("catalog download", () => {
     });
 
     it("stops adding files of unstated size at the byte limit and says so", async () => {
-      const tight = await serve(catalogApi, { ...world.overrides, catalogDownloadMaxBytes: 60 });
+      const tight = await serve([catalogApi, catalogAdminApi], {
+        ...world.overrides,
+        catalogDownloadMaxBytes: 60,
+      });
       try {
         const res = await download(tight, tokens.reader, { ids: ["neuromorpho:1", "neuromorpho:4"] });
         assert.equal(res.status, 200);

@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { inflateRawSync } from "node:zlib";
 import { Storage } from "@google-cloud/storage";
 import { startStorageServer, type StorageServer } from "../../loopback/storage.js";
-import { catalogApi } from "../../src/api/catalog.js";
+import { catalogAdminApi, catalogApi } from "../../src/api/catalog.js";
 import type { ConfigInput } from "../../src/config.js";
 import { CATALOG_COLLECTIONS, catalogDocId, type CatalogRecord } from "../../src/schemas/catalog.js";
 import { contentHash } from "../../src/services/harvest.js";
@@ -300,7 +300,7 @@ export async function startWorld(overrides: Partial<ConfigInput> = {}): Promise<
     catalogDownloadFileTimeoutSeconds: 2,
     ...overrides,
   };
-  const api = await serve(catalogApi, config);
+  const api = await serve([catalogApi, catalogAdminApi], config);
   return {
     overrides: config,
     api,

@@ -8,7 +8,7 @@ import { scheduledHarvest } from "../../src/triggers/harvest.js";
 import { firestore } from "../../src/store/firebase.js";
 import { checkMatrix } from "../helpers/matrix.js";
 import { call, personaTokens, seedPersonas, serve, type Persona } from "../helpers/server.js";
-import { catalogApi } from "../../src/api/catalog.js";
+import { catalogAdminApi, catalogApi } from "../../src/api/catalog.js";
 import { clearFirestore } from "../setup/hooks.js";
 import { startWorld, type CatalogWorld } from "./fixture.js";
 
@@ -105,7 +105,10 @@ describe("catalog harvest control", () => {
   });
 
   it("a run that spends the request's budget pauses; the next request continues the same run", async () => {
-    const quick = await serve(catalogApi, { ...world.overrides, harvestRequestBudgetSeconds: 1 });
+    const quick = await serve([catalogApi, catalogAdminApi], {
+      ...world.overrides,
+      harvestRequestBudgetSeconds: 1,
+    });
     try {
       const first = await call<{ run: RunRecord; index: IndexPointer | null }>(
         quick.url,

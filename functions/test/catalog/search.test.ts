@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { catalogApi } from "../../src/api/catalog.js";
+import { catalogAdminApi, catalogApi } from "../../src/api/catalog.js";
 import type { CatalogRecord } from "../../src/schemas/catalog.js";
 import { readIndexPointer, type IndexPointer } from "../../src/services/catalog-index.js";
 import type { CatalogSearchResponse } from "../../src/services/catalog.js";
@@ -72,7 +72,10 @@ describe("catalog search", () => {
     it("without a bucket or a published index, an instance indexes a small catalog itself", async () => {
       const saved = await firestore().collection("catalog_index").doc("current").get();
       await saved.ref.delete();
-      const local = await serve(catalogApi, { catalogBucket: "", catalogIndexCheckSeconds: 0 });
+      const local = await serve([catalogApi, catalogAdminApi], {
+        catalogBucket: "",
+        catalogIndexCheckSeconds: 0,
+      });
       try {
         const res = await call<CatalogSearchResponse>(local.url, "GET", "/v2/catalog/search?q=stellate", {
           token: tokens.reader,
@@ -89,7 +92,10 @@ describe("catalog search", () => {
     it("a published blob that cannot be read is a 503, not an internal error", async () => {
       const ref = firestore().collection("catalog_index").doc("current");
       await ref.set({ ...pointer, object: "catalog/search-index/gone.bin" });
-      const other = await serve(catalogApi, { storageApiEndpoint: world.gcs.url, catalogBucket: BUCKET });
+      const other = await serve([catalogApi, catalogAdminApi], {
+        storageApiEndpoint: world.gcs.url,
+        catalogBucket: BUCKET,
+      });
       try {
         const res = await call(other.url, "GET", "/v2/catalog/search?q=ca1", { token: tokens.reader });
         assert.equal(res.status, 503);
@@ -103,7 +109,10 @@ describe("catalog search", () => {
       const db = firestore();
       const saved = await db.collection("catalog_index").doc("current").get();
       await saved.ref.delete();
-      const local = await serve(catalogApi, { catalogBucket: "", catalogLocalBuildMaxRecords: 3 });
+      const local = await serve([catalogApi, catalogAdminApi], {
+        catalogBucket: "",
+        catalogLocalBuildMaxRecords: 3,
+      });
       try {
         const res = await call(local.url, "GET", "/v2/catalog/search?q=ca1", { token: tokens.reader });
         assert.equal(res.status, 503);

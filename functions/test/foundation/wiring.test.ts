@@ -26,13 +26,27 @@ describe("wiring", () => {
     assert.equal(new Set(names).size, names.length);
   });
 
-  it("routes every mount of every group through Hosting to that group's function", () => {
-    const rewrites = new Map(firebaseJson.hosting.rewrites.map((r) => [r.source, r.function?.functionId]));
+  it("routes every route of every group through Hosting to that group's function", () => {
+    // Hosting takes the first rewrite that matches; ours are exact paths or `/prefix{,/**}`.
+    const matches = (source: string, urlPath: string) => {
+      const prefix = source.endsWith("{,/**}") ? source.slice(0, -"{,/**}".length) : undefined;
+      return prefix === undefined
+        ? urlPath === source
+        : urlPath === prefix || urlPath.startsWith(`${prefix}/`);
+    };
     for (const group of apiGroups) {
-      for (const mount of group.mounts)
-        assert.equal(rewrites.get(`${mount}{,/**}`), group.name, `rewrite for ${mount}`);
+      for (const mount of group.mounts) {
+        for (const def of group.routes) {
+          const concrete = `${mount}${def.path === "/" ? "" : def.path}`.replace(/[:*][A-Za-z_]\w*/g, "x");
+          const rewrite = firebaseJson.hosting.rewrites.find((r) => matches(r.source, concrete));
+          assert.equal(rewrite?.function?.functionId, group.name, `${def.method.toUpperCase()} ${concrete}`);
+        }
+      }
     }
-    for (const [, fn] of rewrites) assert.ok(fn && fn in functions, `rewrite target ${fn} is exported`);
+    for (const rewrite of firebaseJson.hosting.rewrites) {
+      const fn = rewrite.function?.functionId;
+      assert.ok(fn && fn in functions, `rewrite target ${fn} is exported`);
+    }
   });
 
   it("deploys on the nodejs22 runtime", () => {
