@@ -12,7 +12,7 @@ import {
 } from "./lib/firestore-emulator.js";
 import { EMULATORS, firebaseEnv, killTree, spawnFirebase, waitForUrl } from "./lib/firebase-emulators.js";
 import { ensureLocalSecrets, PORTS, PROJECT_ID, writeLocalParams } from "./lib/local-env.js";
-import { startLoopbacks } from "./lib/loopbacks.js";
+import { crawlSeededFiles, startLoopbacks } from "./lib/loopbacks.js";
 import { loadSeed } from "./lib/seed.js";
 
 const firestoreHost = `127.0.0.1:${PORTS.firestore}`;
@@ -62,14 +62,18 @@ firebase.on("exit", (code) => void stop(code ?? 1));
 try {
   await waitForUrl(`http://${firestoreHost}/`, 60_000);
   process.env.FIRESTORE_EMULATOR_HOST = firestoreHost;
-  const seeded = await loadSeed(getFirestore(initializeApp({ projectId: PROJECT_ID })));
+  const db = getFirestore(initializeApp({ projectId: PROJECT_ID }));
+  const seeded = await loadSeed(db);
+  // Deployed, a schedule and storage triggers keep the file catalog current; the emulators run
+  // neither, so the seeded bucket is crawled once here.
+  const crawled = await crawlSeededFiles(db, loopbacks.params);
   await waitForUrl(`${base}/v2/openapi.json`, 120_000);
   console.log(`
 neurofire is running.
   API base URL:   ${base}            (clio clients: ${base}/v2)
   API docs:       ${base}/v2/docs
 ${loopbacks.lines.map((l) => `  ${l}`).join("\n")}
-  Seeded ${seeded} documents: admin@, writer@, reader@, dsadmin@, disabled@example.org; datasets private-ds, public-ds.
+  Seeded ${seeded} documents and crawled ${crawled} files: admin@, writer@, reader@, dsadmin@, disabled@example.org; datasets private-ds, public-ds.
 
 Get a token and call the API:
   TOKEN=$(npm run -s token -- admin@example.org)

@@ -44,8 +44,9 @@ export async function waitForUrl(url: string, timeoutMs: number): Promise<void> 
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
+      // Hosting answers 404 for a rewrite until the Functions emulator has loaded the function.
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (res.status < 500) return;
+      if (res.ok) return;
     } catch {
       // not up yet
     }

@@ -6,6 +6,8 @@
  * that point the functions at them.
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { Storage } from "@google-cloud/storage";
+import type { Firestore } from "firebase-admin/firestore";
 import path from "node:path";
 import { startBigQueryServer, type SeedTable } from "../../functions/loopback/bigquery.js";
 import { startMetadataServer } from "../../functions/loopback/metadata.js";
@@ -14,6 +16,8 @@ import { createServiceAccount, loadServiceAccount } from "../../functions/loopba
 import { seedBucketFromDir, startStorageServer } from "../../functions/loopback/storage.js";
 import { startTransferServer } from "../../functions/loopback/transfer.js";
 import { startUpstreamServer } from "../../functions/loopback/upstream.js";
+import { crawlAll } from "../../functions/src/services/file-catalog.js";
+import { DatasetStore } from "../../functions/src/store/datasets.js";
 import { PROJECT_ID, ROOT } from "./local-env.js";
 
 export const BUCKETS = {
@@ -105,4 +109,17 @@ export async function startLoopbacks(neuprintToken: string): Promise<Loopbacks> 
       );
     },
   };
+}
+
+/** Crawls every dataset's files into the file catalog, as the scheduled `filesCrawl` does. */
+export async function crawlSeededFiles(db: Firestore, params: Loopbacks["params"]): Promise<number> {
+  const stats = await crawlAll({
+    db,
+    storage: new Storage({ apiEndpoint: params.STORAGE_API_ENDPOINT, projectId: PROJECT_ID }),
+    now: () => new Date(),
+    log: { info: () => {}, warn: console.warn, error: console.error },
+    datasets: new DatasetStore(db, 0),
+    filesBucket: params.FILES_BUCKET ?? BUCKETS.files,
+  });
+  return stats.reduce((n, s) => n + s.listed, 0);
 }
