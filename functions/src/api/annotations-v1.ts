@@ -1,6 +1,7 @@
 /** `/annotations` (and `/clio_toplevel/annotations`): clio's legacy v1 annotations, any JSON at x,y,z. */
 import { z } from "zod";
-import { pageQueryShape, sendList } from "../http/paging.js";
+import { sendList } from "../http/paging.js";
+import { pageQueryShape } from "../schemas/common.js";
 import { defineGroup, route } from "../http/route.js";
 import {
   annotationsParams,

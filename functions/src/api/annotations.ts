@@ -1,7 +1,8 @@
 /** `/v2/annotations`: personal point, line-segment and sphere annotations (clio's v2 API). */
 import { z } from "zod";
 import { badRequest } from "../errors.js";
-import { pageQueryShape, sendList } from "../http/paging.js";
+import { sendList } from "../http/paging.js";
+import { pageQueryShape } from "../schemas/common.js";
 import { defineGroup, route } from "../http/route.js";
 import {
   annotationDeleteParams,

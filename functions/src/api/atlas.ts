@@ -4,7 +4,8 @@
  * mount serves all of a group's routes.
  */
 import { z } from "zod";
-import { pageQueryShape, sendList } from "../http/paging.js";
+import { sendList } from "../http/paging.js";
+import { pageQueryShape } from "../schemas/common.js";
 import { defineGroup, route } from "../http/route.js";
 import {
   atlasBodySchema,

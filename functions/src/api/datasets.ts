@@ -1,6 +1,8 @@
 /** `/v2/datasets`: clio's dataset metadata. */
 import { z } from "zod";
-import { arrayPages, pageQueryShape, sendList } from "../http/paging.js";
+import { sendList } from "../http/paging.js";
+import { arrayPages } from "../store/pages.js";
+import { pageQueryShape } from "../schemas/common.js";
 import { defineGroup, route } from "../http/route.js";
 import { datasetId, queryBool } from "../schemas/common.js";
 import {

@@ -1,6 +1,8 @@
 /** `/v2/users`: user administration for global admins. */
 import { z } from "zod";
-import { firestorePages, pageQueryShape, sendList } from "../http/paging.js";
+import { sendList } from "../http/paging.js";
+import { firestorePages } from "../store/pages.js";
+import { pageQueryShape } from "../schemas/common.js";
 import { defineGroup, route } from "../http/route.js";
 import { userSchema, usersDeleteBodySchema, usersUpdateBodySchema } from "../schemas/users.js";
 import { deleteUsers, updateUsers } from "../services/users.js";

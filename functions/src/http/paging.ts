@@ -3,32 +3,14 @@
  * the X-Next-Cursor header; without them it streams every item, reading the store page by page,
  * so memory stays bounded however long the list is. Cursors are opaque to clients.
  */
-import { FieldPath, type Query } from "firebase-admin/firestore";
 import type { Response } from "express";
 import { z } from "zod";
 import { badRequest } from "../errors.js";
+import type { PageReader } from "../store/pages.js";
 
-export const MAX_PAGE_SIZE = 1000;
 /** Page size used internally while streaming an unpaged list. */
 export const STREAM_PAGE_SIZE = 500;
 export const NEXT_CURSOR_HEADER = "X-Next-Cursor";
-
-/** Query fields every list endpoint accepts; spread into its query schema. */
-export const pageQueryShape = {
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
-  cursor: z.string().max(4096).optional(),
-};
-
-export interface ListItem {
-  /** The key in an object-shaped list (ignored for arrays). */
-  key: string;
-  value: unknown;
-  /** Where the next page starts after this item. */
-  position: string;
-}
-
-/** Reads up to `limit` items strictly after `after` (undefined = from the start). */
-export type PageReader = (after: string | undefined, limit: number) => Promise<ListItem[]>;
 
 export function encodeCursor(position: string): string {
   return Buffer.from(JSON.stringify({ v: 1, after: position })).toString("base64url");
@@ -43,29 +25,6 @@ export function decodeCursor(cursor: string): string {
   } catch {
     throw badRequest("Invalid cursor: pass the X-Next-Cursor value of the previous page unchanged");
   }
-}
-
-/** Pages of a Firestore query in document-id order; `toItem` maps a document to a list item. */
-export function firestorePages(
-  query: Query,
-  toItem: (id: string, data: FirebaseFirestore.DocumentData) => { key: string; value: unknown },
-): PageReader {
-  return async (after, limit) => {
-    let q = query.orderBy(FieldPath.documentId()).limit(limit);
-    if (after !== undefined) q = q.startAfter(after);
-    const snap = await q.get();
-    return snap.docs.map((doc) => ({ ...toItem(doc.id, doc.data()), position: doc.id }));
-  };
-}
-
-/** Pages of an in-memory, already bounded list (e.g. the dataset snapshot). */
-export function arrayPages(items: { key: string; value: unknown }[]): PageReader {
-  const sorted = [...items].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return (after, limit) => {
-    const start = after === undefined ? 0 : sorted.findIndex((i) => i.key > after);
-    const slice = start < 0 ? [] : sorted.slice(start, start + limit);
-    return Promise.resolve(slice.map((i) => ({ ...i, position: i.key })));
-  };
 }
 
 export interface SendListOptions {

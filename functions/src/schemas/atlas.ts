@@ -1,6 +1,6 @@
 /** `/v2/atlas` and `/v2/atlas-verify`: titled points shared across datasets, with verification. */
 import { z } from "zod";
-import { pageQueryShape } from "../http/paging.js";
+import { pageQueryShape } from "./common.js";
 import { datasetId } from "./common.js";
 import { firestoreId } from "./kv.js";
 

@@ -31,3 +31,11 @@ export const groupName = z
 
 /** Any JSON object, kept as sent. */
 export const jsonObject = z.record(z.string(), z.unknown());
+
+export const MAX_PAGE_SIZE = 1000;
+
+/** Query fields every list endpoint accepts (`limit`, opaque `cursor`); spread into its query schema. */
+export const pageQueryShape = {
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+  cursor: z.string().max(4096).optional(),
+};

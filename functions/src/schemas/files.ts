@@ -1,6 +1,6 @@
 /** Request and response shapes of `/v2/files`, and the file-catalog record. */
 import { z } from "zod";
-import { pageQueryShape } from "../http/paging.js";
+import { pageQueryShape } from "./common.js";
 
 /**
  * A file path relative to the dataset's prefix. Refused: absolute paths, `.`/`..` and empty

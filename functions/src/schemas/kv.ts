@@ -1,6 +1,6 @@
 /** `/v2/kv`: per-user key-value storage (`clio_keyvalue/{email}/{scope}/{key}`). */
 import { z } from "zod";
-import { pageQueryShape } from "../http/paging.js";
+import { pageQueryShape } from "./common.js";
 import { jsonObject, queryBool } from "./common.js";
 
 /**

@@ -1,6 +1,6 @@
 /** `/v2/pull-request`: requests to merge a kv value, kept for later processing. */
 import { z } from "zod";
-import { pageQueryShape } from "../http/paging.js";
+import { pageQueryShape } from "./common.js";
 
 export const pullRequestBodySchema = z.strictObject({
   pull: z

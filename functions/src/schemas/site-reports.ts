@@ -1,6 +1,6 @@
 /** `/v2/site-reports`: what the website reports when pointed at a non-standard store. */
 import { z } from "zod";
-import { pageQueryShape } from "../http/paging.js";
+import { pageQueryShape } from "./common.js";
 
 /** The website sends `{projectUrl, defaultProd, defaultTest, user}`; anything object-shaped is kept. */
 export const siteReportBodySchema = z.record(z.string(), z.unknown(), {

@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import type { Firestore } from "firebase-admin/firestore";
 import { ApiError } from "../errors.js";
 import type { Deps } from "./deps.js";
-import { firestorePages, type PageReader } from "../http/paging.js";
+import { firestorePages, type PageReader } from "../store/pages.js";
 import type { Caller } from "./annotations.js";
 import { MAX_DOCUMENT_BYTES } from "./datasets.js";
 

@@ -11,7 +11,7 @@ import { FieldPath, type DocumentReference, type Firestore } from "firebase-admi
 import { isAdmin } from "../auth/permissions.js";
 import { ApiError, badRequest, forbidden } from "../errors.js";
 import type { Deps } from "./deps.js";
-import type { ListItem, PageReader } from "../http/paging.js";
+import type { ListItem, PageReader } from "../store/pages.js";
 import type { Ctx } from "../http/route.js";
 import { annotationKey, type Annotation } from "../schemas/annotations.js";
 import { MAX_DOCUMENT_BYTES } from "./datasets.js";

@@ -20,7 +20,7 @@ import {
 import { allows } from "../auth/permissions.js";
 import { badRequest, forbidden, notFound } from "../errors.js";
 import type { Deps } from "./deps.js";
-import { firestorePages, type ListItem, type PageReader } from "../http/paging.js";
+import { firestorePages, type ListItem, type PageReader } from "../store/pages.js";
 import type { Ctx } from "../http/route.js";
 import type { AtlasBody, Location } from "../schemas/atlas.js";
 import type { User } from "../schemas/users.js";

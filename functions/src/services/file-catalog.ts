@@ -22,7 +22,7 @@ import {
 } from "firebase-admin/firestore";
 import type { Storage } from "@google-cloud/storage";
 import type { Deps } from "./deps.js";
-import type { PageReader } from "../http/paging.js";
+import type { PageReader } from "../store/pages.js";
 import type { Logger } from "../log.js";
 import type { CatalogEntry } from "../schemas/files.js";
 import { readHdf5Header, type Hdf5Header } from "../storage/hdf5.js";

@@ -6,7 +6,7 @@
 import type { DocumentData, DocumentReference, Firestore } from "firebase-admin/firestore";
 import { ApiError, notFound } from "../errors.js";
 import type { Deps } from "./deps.js";
-import { firestorePages, type PageReader } from "../http/paging.js";
+import { firestorePages, type PageReader } from "../store/pages.js";
 
 export const KEYVALUE = "clio_keyvalue";
 export const TIMESTAMP_FIELD = "_timestamp";

@@ -5,7 +5,7 @@
 import type { DocumentData } from "firebase-admin/firestore";
 import { badRequest, forbidden, notFound } from "../errors.js";
 import type { Deps } from "./deps.js";
-import type { PageReader } from "../http/paging.js";
+import type { PageReader } from "../store/pages.js";
 import { firestoreId } from "../schemas/kv.js";
 import type { User } from "../schemas/users.js";
 import { allows } from "../auth/permissions.js";

@@ -6,7 +6,7 @@
  */
 import type { DocumentData } from "firebase-admin/firestore";
 import type { Deps } from "./deps.js";
-import { firestorePages, type PageReader } from "../http/paging.js";
+import { firestorePages, type PageReader } from "../store/pages.js";
 import type { Location } from "../schemas/atlas.js";
 import type { User } from "../schemas/users.js";
 import { deleteLocated, locationKey, upsertLocated } from "./atlas.js";

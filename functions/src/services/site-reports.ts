@@ -1,7 +1,7 @@
 /** Site reports: one per user per UTC day at `clio_site_reports/{email}-{YYYY-MM-DD}`, overwritten. */
 import type { DocumentData } from "firebase-admin/firestore";
 import type { Deps } from "./deps.js";
-import { firestorePages, type PageReader } from "../http/paging.js";
+import { firestorePages, type PageReader } from "../store/pages.js";
 import type { User } from "../schemas/users.js";
 import { assertFitsDocument } from "./kv.js";
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadSeed, SEED_DIR } from "../../../scripts/lib/seed.js";
 import { annotationsApi } from "../../src/api/annotations.js";
-import type { PageReader } from "../../src/http/paging.js";
+import type { PageReader } from "../../src/store/pages.js";
 import { annotationPages } from "../../src/services/annotations.js";
 import { firestore } from "../../src/store/firebase.js";
 import { checkMatrix } from "../helpers/matrix.js";
