@@ -13,7 +13,7 @@ import { ApiError } from "../errors.js";
 import type { Deps } from "./deps.js";
 import { firestorePages, type PageReader } from "../store/pages.js";
 import type { Caller } from "./annotations.js";
-import { MAX_DOCUMENT_BYTES } from "./datasets.js";
+import { FIRESTORE_MAX_DOCUMENT_BYTES as MAX_DOCUMENT_BYTES } from "../store/document-size.js";
 
 export const ANNOTATIONS_V1 = "clio_annotations";
 /** Bounds the duplicates one request cleans up; legacy data rarely holds more than a few. */

@@ -14,7 +14,7 @@ import type { Deps } from "./deps.js";
 import type { ListItem, PageReader } from "../store/pages.js";
 import type { Ctx } from "../http/route.js";
 import { annotationKey, type Annotation } from "../schemas/annotations.js";
-import { MAX_DOCUMENT_BYTES } from "./datasets.js";
+import { FIRESTORE_MAX_DOCUMENT_BYTES as MAX_DOCUMENT_BYTES } from "../store/document-size.js";
 
 export const ANNOTATIONS_V2 = "clio_annotations_v2";
 /** Firestore commits (batches and transactions) take at most 500 writes. */

@@ -24,7 +24,8 @@ import { firestorePages, type ListItem, type PageReader } from "../store/pages.j
 import type { Ctx } from "../http/route.js";
 import type { AtlasBody, Location } from "../schemas/atlas.js";
 import type { User } from "../schemas/users.js";
-import { assertFitsDocument, nowSeconds } from "./kv.js";
+import { assertFitsDocument } from "../store/document-size.js";
+import { nowSeconds } from "./kv.js";
 
 export const ATLAS_PATH = "clio_annotations/ATLAS/annotations";
 /** Bounds the legacy duplicates one upsert or delete looks at. */

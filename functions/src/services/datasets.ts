@@ -2,15 +2,31 @@
  * Datasets: listing and reading with clio's `{tag}`/`{uuid}` templating, creating and updating
  * with a version guard, deleting.
  */
-import { ApiError, conflict, forbidden, notFound } from "../errors.js";
+import { conflict, forbidden, notFound } from "../errors.js";
+import { assertFitsDocument } from "../store/document-size.js";
 import type { Deps } from "./deps.js";
 import { allows } from "../auth/permissions.js";
 import type { Dataset, StoredDataset } from "../schemas/datasets.js";
 import type { User } from "../schemas/users.js";
 import { DATASETS } from "../store/datasets.js";
 
-/** Firestore's document limit, less room for field names and overhead. */
-export const MAX_DOCUMENT_BYTES = 1_000_000;
+/**
+ * Fields that decide where the functions read and write, whom they call with the deployment's
+ * credentials, and who may read: only global admins may change them, so a dataset admin cannot
+ * point a dataset at another dataset's files or send the neuPrint credential to another host.
+ */
+export const ADMIN_ONLY_FIELDS = [
+  "files",
+  "neuprintHTTP",
+  "location",
+  "source",
+  "transfer",
+  "public",
+] as const;
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
 
 const collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
 
@@ -72,16 +88,9 @@ export async function writeDatasets(
   user: User,
   datasets: Record<string, Dataset>,
 ): Promise<void> {
-  for (const [id, dataset] of Object.entries(datasets)) {
-    const bytes = Buffer.byteLength(JSON.stringify(dataset));
-    if (bytes > MAX_DOCUMENT_BYTES)
-      throw new ApiError(
-        "payload_too_large",
-        `Dataset ${id} is ${bytes} bytes; the limit is ${MAX_DOCUMENT_BYTES}`,
-      );
-  }
   const collection = deps.db.collection(DATASETS);
   const ids = Object.keys(datasets);
+  for (const id of ids) assertFitsDocument(collection.doc(id), datasets[id]!, `Dataset ${id}`);
   await deps.db.runTransaction(async (tx) => {
     const snaps = await tx.getAll(...ids.map((id) => collection.doc(id)));
     snaps.forEach((snap, i) => {
@@ -91,6 +100,9 @@ export async function writeDatasets(
         if (!snap.exists) throw forbidden(`Only admins can create datasets (${id} does not exist)`);
         if (!allows(user, "is_dataset_admin", id, stored?.public === true))
           throw forbidden(`${user.email} is not an admin of dataset ${id}`);
+        const changed = ADMIN_ONLY_FIELDS.filter((f) => !sameValue(stored?.[f], datasets[id]![f]));
+        if (changed.length > 0)
+          throw forbidden(`Only admins can change ${changed.join(", ")} of dataset ${id}`);
       }
       const postedTag = datasets[id]!.tag;
       if (stored?.tag && postedTag && compareVersions(postedTag, stored.tag) < 0) {

@@ -4,48 +4,13 @@
  * opaque error, so sizes are computed with Firestore's own formula and refused up front with 413.
  */
 import type { DocumentData, DocumentReference, Firestore } from "firebase-admin/firestore";
-import { ApiError, notFound } from "../errors.js";
+import { notFound } from "../errors.js";
 import type { Deps } from "./deps.js";
 import { firestorePages, type PageReader } from "../store/pages.js";
+import { assertFitsDocument } from "../store/document-size.js";
 
 export const KEYVALUE = "clio_keyvalue";
 export const TIMESTAMP_FIELD = "_timestamp";
-/** Firestore's maximum document size. */
-export const FIRESTORE_MAX_DOCUMENT_BYTES = 1_048_576;
-
-function stringBytes(s: string): number {
-  return Buffer.byteLength(s, "utf8") + 1;
-}
-
-/** The storage size of a field value, per Firestore's documented size calculation. */
-function valueBytes(value: unknown): number {
-  if (value === null || value === undefined || typeof value === "boolean") return 1;
-  if (typeof value === "number") return 8;
-  if (typeof value === "string") return stringBytes(value);
-  if (Array.isArray(value)) return value.reduce<number>((sum, v) => sum + valueBytes(v), 0);
-  if (typeof value === "object") {
-    return Object.entries(value).reduce((sum, [k, v]) => sum + stringBytes(k) + valueBytes(v), 0);
-  }
-  return 8;
-}
-
-/** The storage size Firestore will count for `data` at `ref` (name + fields + 32 bytes). */
-export function firestoreDocumentBytes(ref: DocumentReference, data: DocumentData): number {
-  const name = ref.path.split("/").reduce((sum, segment) => sum + stringBytes(segment), 16);
-  return name + valueBytes(data) + 32;
-}
-
-/** Throws 413 when `data` would not fit in one Firestore document at `ref`. */
-export function assertFitsDocument(ref: DocumentReference, data: DocumentData, what: string): void {
-  const bytes = firestoreDocumentBytes(ref, data);
-  if (bytes > FIRESTORE_MAX_DOCUMENT_BYTES) {
-    throw new ApiError(
-      "payload_too_large",
-      `${what} needs ${bytes} bytes of storage; a Firestore document holds at most ${FIRESTORE_MAX_DOCUMENT_BYTES}`,
-    );
-  }
-}
-
 export function kvRef(db: Firestore, email: string, scope: string, key: string): DocumentReference {
   return db.collection(KEYVALUE).doc(email).collection(scope).doc(key);
 }

@@ -9,7 +9,8 @@ import type { PageReader } from "../store/pages.js";
 import { firestoreId } from "../schemas/kv.js";
 import type { User } from "../schemas/users.js";
 import { allows } from "../auth/permissions.js";
-import { assertFitsDocument, kvRef, nowSeconds, TIMESTAMP_FIELD } from "./kv.js";
+import { assertFitsDocument } from "../store/document-size.js";
+import { kvRef, nowSeconds, TIMESTAMP_FIELD } from "./kv.js";
 
 export const PULL_REQUESTS = "clio_pull_requests";
 /** Bounds what one user's entry reads: scopes, and keys per scope. */

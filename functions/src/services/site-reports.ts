@@ -3,7 +3,7 @@ import type { DocumentData } from "firebase-admin/firestore";
 import type { Deps } from "./deps.js";
 import { firestorePages, type PageReader } from "../store/pages.js";
 import type { User } from "../schemas/users.js";
-import { assertFitsDocument } from "./kv.js";
+import { assertFitsDocument } from "../store/document-size.js";
 
 export const SITE_REPORTS = "clio_site_reports";
 

@@ -228,6 +228,31 @@ describe("datasets", () => {
       assert.equal((await firestore().collection("clio_datasets").doc("other").get()).exists, false);
     });
 
+    it("keeps storage, proxy and visibility fields for global admins", async () => {
+      const attempts = [
+        { files: { bucket: "other-bucket", prefix: "" } },
+        { neuprintHTTP: { server: "evil.example.org", dataset: "x" } },
+        { public: true },
+        { transfer: ["some-model"] },
+        { location: "precomputed://gs://elsewhere" },
+      ];
+      for (const extra of attempts) {
+        const res = await call<{ code: string; detail: string }>(server.url, "POST", "/v2/datasets", {
+          token: tokens.datasetAdmin,
+          body: { [PRIVATE_DS]: { description: "a private dataset", tag: "v1.2", uuid: "abc123", ...extra } },
+        });
+        assert.equal(res.status, 403, JSON.stringify(extra));
+        assert.match(res.body.detail, new RegExp(`Only admins can change ${Object.keys(extra)[0]}`));
+      }
+      const stored = (await firestore().collection("clio_datasets").doc(PRIVATE_DS).get()).data();
+      assert.deepEqual(stored, { description: "a private dataset", tag: "v1.2", uuid: "abc123" });
+      const asAdmin = await call(server.url, "POST", "/v2/datasets", {
+        token: tokens.admin,
+        body: { [PRIVATE_DS]: { description: "x", files: { prefix: "private-ds/" }, public: true } },
+      });
+      assert.equal(asAdmin.status, 200);
+    });
+
     it("refuses bad bodies with a message and writes nothing", async () => {
       const cases: unknown[] = [
         { [PRIVATE_DS]: { tag: "v9" } }, // description missing
