@@ -28,6 +28,11 @@ function rank(role: string): number {
   return LADDER.indexOf(role as LadderRole);
 }
 
+/** The roles held on one dataset; own keys only, so an id like "constructor" is just a name. */
+function rolesOn(user: User, dataset: string): string[] {
+  return Object.hasOwn(user.datasets, dataset) ? (user.datasets[dataset] ?? []) : [];
+}
+
 export function isAdmin(user: User): boolean {
   return user.global_roles.includes("admin");
 }
@@ -38,8 +43,7 @@ function level(user: User, dataset: string | undefined, isPublic: boolean): numb
   let best = isPublic ? rank(PUBLIC_LEVEL) : -1;
   // dataset_admin is per dataset only; a global "dataset_admin" would be meaningless.
   for (const role of user.global_roles) if (role !== "dataset_admin") best = Math.max(best, rank(role));
-  if (dataset !== undefined)
-    for (const role of user.datasets[dataset] ?? []) best = Math.max(best, rank(role));
+  if (dataset !== undefined) for (const role of rolesOn(user, dataset)) best = Math.max(best, rank(role));
   return best;
 }
 
@@ -58,8 +62,5 @@ export function hasRole(user: User, role: string, dataset?: string, isPublic = f
   if (user.disabled) return false;
   if (isAdmin(user)) return true;
   if (rank(role) >= 0) return level(user, dataset, isPublic) >= rank(role);
-  return (
-    user.global_roles.includes(role) ||
-    (dataset !== undefined && (user.datasets[dataset] ?? []).includes(role))
-  );
+  return user.global_roles.includes(role) || (dataset !== undefined && rolesOn(user, dataset).includes(role));
 }

@@ -45,16 +45,33 @@ async function upstreamMessage(response: Response): Promise<string> {
 export function createNeuprintService(deps: NeuprintDeps) {
   const doFetch = deps.fetch ?? fetch;
 
-  async function endpoint(dataset: string): Promise<string> {
+  /**
+   * The upstream URL for `dataset`. The query must name that dataset's own neuPrint dataset
+   * (`neuprintHTTP.dataset`, or the clio id when none is stored), optionally `:<version>`: the
+   * caller's permission was checked on this dataset, and the credential sent upstream is ours.
+   */
+  async function endpoint(dataset: string, requested: string): Promise<string> {
     const doc = await deps.getDataset(dataset);
     if (doc === undefined || doc === null) throw new ApiError("not_found", `Dataset ${dataset} not found`);
-    const server = neuprintDatasetSchema.safeParse(doc).data?.neuprintHTTP?.server;
+    const neuprint = neuprintDatasetSchema.safeParse(doc).data?.neuprintHTTP;
+    const server = neuprint?.server;
     if (!server) throw new ApiError("failed_precondition", `Dataset ${dataset} has no neuPrint server`);
-    if (deps.baseUrl) return `${deps.baseUrl.replace(/\/+$/, "")}/api/custom/custom`;
-    const host = server.replace(/^https:\/\//, "").replace(/\/+$/, "");
-    if (!HOST.test(host))
-      throw new ApiError("failed_precondition", `Dataset ${dataset} has an invalid neuPrint server`);
-    return `https://${host}/api/custom/custom`;
+    let url: string;
+    if (deps.baseUrl) url = `${deps.baseUrl.replace(/\/+$/, "")}/api/custom/custom`;
+    else {
+      const host = server.replace(/^https:\/\//, "").replace(/\/+$/, "");
+      if (!HOST.test(host))
+        throw new ApiError("failed_precondition", `Dataset ${dataset} has an invalid neuPrint server`);
+      url = `https://${host}/api/custom/custom`;
+    }
+    const allowed = (neuprint.dataset ?? dataset).split(":")[0];
+    if (requested.split(":")[0] !== allowed) {
+      throw new ApiError(
+        "permission_denied",
+        `Dataset ${dataset} may only query neuPrint dataset ${allowed}, not ${requested}`,
+      );
+    }
+    return url;
   }
 
   return {
@@ -69,7 +86,7 @@ export function createNeuprintService(deps: NeuprintDeps) {
           parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })),
         );
       }
-      const url = await endpoint(dataset);
+      const url = await endpoint(dataset, parsed.data.dataset);
       const timeoutMs = deps.timeoutMs ?? 30_000;
       let response: Response;
       try {

@@ -185,5 +185,10 @@ describe("permission predicates", () => {
     );
     assert.ok(hasRole(user({ datasets: { ds: ["mergeable"] } }), "mergeable", "ds"));
     assert.ok(!hasRole(user({ datasets: { ds: ["mergeable"] } }), "mergeable", "other"));
+    // Dataset ids that are also Object.prototype names are ordinary names.
+    for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+      assert.equal(allows(nobody, "can_read", name), false);
+      assert.equal(hasRole(nobody, "clio_general", name), false);
+    }
   });
 });

@@ -49,6 +49,15 @@ describe("neuprint proxy", () => {
     ]);
   });
 
+  it("refuses to query another neuPrint dataset with the server's credential", async () => {
+    await rejectsWith(
+      service().query("hemibrain", { cypher: "MATCH (n) RETURN n", dataset: "manc:v1.0" }),
+      "permission_denied",
+      /only query neuPrint dataset hemibrain/,
+    );
+    assert.equal(server.requests.length, 0);
+  });
+
   it("passes neuPrint's complaint about a bad query back as a 400", async () => {
     server.replies.push({ status: 400, body: JSON.stringify({ error: "Invalid input 'RETRUN'" }) });
     await rejectsWith(service().query("hemibrain", body), "invalid_argument", /Invalid input 'RETRUN'/);
