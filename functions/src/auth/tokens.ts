@@ -8,7 +8,8 @@
 import { OAuth2Client } from "google-auth-library";
 import { decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT, type JWTPayload } from "jose";
 import type { Config } from "../config.js";
-import { unauthenticated, unavailable } from "../errors.js";
+import { ApiError, unauthenticated, unavailable } from "../errors.js";
+import { email } from "../schemas/common.js";
 import { firebaseAuth } from "../store/firebase.js";
 import { TtlCache } from "../store/cache.js";
 import type { TokenStateStore } from "../store/token-state.js";
@@ -53,7 +54,14 @@ export class TokenVerifier {
     let principal = this.verified.get(token);
     if (!principal) {
       principal = await this.verifyUncached(token);
-      this.verified.set(token, principal, principal.exp * 1000);
+      // Firebase accounts can be disabled or revoked at any time: re-check them every
+      // CACHE_SECONDS rather than trusting one verification until the token expires.
+      const until = principal.exp * 1000;
+      this.verified.set(
+        token,
+        principal,
+        principal.kind === "firebase" ? Math.min(until, this.now() + this.config.cacheSeconds * 1000) : until,
+      );
     }
     if (principal.kind === "api") await this.checkNotRevoked(principal);
     return principal;
@@ -86,9 +94,10 @@ export class TokenVerifier {
     } catch {
       throw unauthenticated();
     }
-    if (typeof payload.email !== "string" || !payload.email) throw unauthenticated();
+    const address = email.safeParse(payload.email);
+    if (!address.success) throw unauthenticated();
     // clio-store did not lower-case API-token emails; we do, so one person is one user.
-    return { email: payload.email.toLowerCase(), kind: "api", claims: payload, exp: payload.exp ?? 0 };
+    return { email: address.data, kind: "api", claims: payload, exp: payload.exp ?? 0 };
   }
 
   private async verifyGoogle(token: string): Promise<Principal> {
@@ -101,7 +110,13 @@ export class TokenVerifier {
     try {
       const ticket = await this.google.verifyIdToken({ idToken: token, audience });
       claims = { ...ticket.getPayload() };
-    } catch {
+    } catch (err) {
+      // Not reaching Google's certificates says nothing about the token: that is our outage.
+      if (err instanceof Error && /retrieve verification certificates/i.test(err.message)) {
+        throw new ApiError("unavailable", "Google ID tokens cannot be verified right now", undefined, {
+          cause: err,
+        });
+      }
       throw unauthenticated();
     }
     return principalFromVerifiedClaims(claims, "google");
@@ -111,7 +126,13 @@ export class TokenVerifier {
     let claims: Record<string, unknown>;
     try {
       claims = { ...(await firebaseAuth().verifyIdToken(token, true)) };
-    } catch {
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === "auth/internal-error" || code === "app/network-error" || code === "app/network-timeout") {
+        throw new ApiError("unavailable", "Firebase ID tokens cannot be verified right now", undefined, {
+          cause: err,
+        });
+      }
       throw unauthenticated();
     }
     return principalFromVerifiedClaims(claims, "firebase");
@@ -137,10 +158,11 @@ export class TokenVerifier {
 }
 
 function principalFromVerifiedClaims(claims: Record<string, unknown>, kind: TokenKind): Principal {
-  if (typeof claims.email !== "string" || !claims.email) throw unauthenticated("The token carries no email");
+  const address = email.safeParse(claims.email);
+  if (!address.success) throw unauthenticated("The token carries no valid email");
   if (claims.email_verified !== true) throw unauthenticated("The token's email is not verified");
   return {
-    email: claims.email.toLowerCase(),
+    email: address.data,
     kind,
     claims,
     exp: typeof claims.exp === "number" ? claims.exp : 0,

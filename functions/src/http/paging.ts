@@ -5,8 +5,7 @@
  */
 import type { Response } from "express";
 import { z } from "zod";
-import { badRequest } from "../errors.js";
-import type { PageReader } from "../store/pages.js";
+import { invalidCursor, type PageReader } from "../store/pages.js";
 
 /** Page size used internally while streaming an unpaged list. */
 export const STREAM_PAGE_SIZE = 500;
@@ -23,7 +22,7 @@ export function decodeCursor(cursor: string): string {
       .parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
     return parsed.after;
   } catch {
-    throw badRequest("Invalid cursor: pass the X-Next-Cursor value of the previous page unchanged");
+    throw invalidCursor();
   }
 }
 

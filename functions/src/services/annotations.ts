@@ -8,10 +8,11 @@
  * back as they were.
  */
 import { FieldPath, type DocumentReference, type Firestore } from "firebase-admin/firestore";
+import { z } from "zod";
 import { isAdmin } from "../auth/permissions.js";
 import { ApiError, badRequest, forbidden } from "../errors.js";
 import type { Deps } from "./deps.js";
-import type { ListItem, PageReader } from "../store/pages.js";
+import { invalidCursor, type ListItem, type PageReader } from "../store/pages.js";
 import type { Ctx } from "../http/route.js";
 import { annotationKey, type Annotation } from "../schemas/annotations.js";
 import { FIRESTORE_MAX_DOCUMENT_BYTES as MAX_DOCUMENT_BYTES } from "../store/document-size.js";
@@ -24,6 +25,17 @@ export const WRITES_PER_COMMIT = 500;
 export type Caller = Pick<Ctx, "user" | "require" | "can">;
 
 type Doc = Record<string, unknown>;
+
+const positionSchema = z.tuple([z.string(), z.string().regex(/^[^/]*$/)]);
+
+/** A cursor position is `[owner, key]` as JSON; anything else came from outside and is refused. */
+function parsePosition(after: string): [string, string] {
+  try {
+    return positionSchema.parse(JSON.parse(after));
+  } catch {
+    throw invalidCursor();
+  }
+}
 
 export function userAnnotations(db: Firestore, dataset: string, owner: string) {
   return db.collection(ANNOTATIONS_V2).doc(dataset).collection(owner);
@@ -83,7 +95,7 @@ export function annotationPages(
     let index = 0;
     let startKey: string | undefined;
     if (after !== undefined) {
-      const [owner, key] = JSON.parse(after) as [string, string];
+      const [owner, key] = parsePosition(after);
       index = owners.findIndex((o) => o >= owner);
       if (index < 0) return [];
       if (owners[index] === owner) startKey = key;

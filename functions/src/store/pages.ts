@@ -3,6 +3,12 @@
  * HTTP layer can page (one read) or stream (read after read) with bounded memory.
  */
 import { FieldPath, type Query } from "firebase-admin/firestore";
+import { badRequest } from "../errors.js";
+
+/** A cursor that did not come from us, or no longer decodes. */
+export function invalidCursor() {
+  return badRequest("Invalid cursor: pass the X-Next-Cursor value of the previous page unchanged");
+}
 
 export interface ListItem {
   /** The key in an object-shaped list (ignored for arrays). */
@@ -21,6 +27,8 @@ export function firestorePages(
   toItem: (id: string, data: FirebaseFirestore.DocumentData) => { key: string; value: unknown },
 ): PageReader {
   return async (after, limit) => {
+    // A document id never holds "/"; one in a position means the cursor was forged.
+    if (after?.includes("/")) throw invalidCursor();
     let q = query.orderBy(FieldPath.documentId()).limit(limit);
     if (after !== undefined) q = q.startAfter(after);
     const snap = await q.get();

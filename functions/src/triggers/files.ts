@@ -1,7 +1,7 @@
 /**
  * Keeps the file catalog current: a scheduled crawl reconciles every dataset (and catches what
  * the triggers missed), and storage finalize/delete triggers on FILES_BUCKET record changes in
- * between. All three are idempotent; wiring them into index.ts is left to the function index.
+ * between. All three are idempotent, so a retried or duplicated event changes nothing.
  */
 import type { FileMetadata } from "@google-cloud/storage";
 import { onSchedule } from "firebase-functions/scheduler";

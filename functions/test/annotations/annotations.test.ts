@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { encodeCursor } from "../../src/http/paging.js";
 import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -262,6 +263,20 @@ describe("annotations v2", () => {
         token: tokens.reader,
       });
       assert.equal(bad.status, 400);
+      // Well-formed cursors whose position was not made by us are refused too, not a 500.
+      for (const position of [
+        "not json",
+        JSON.stringify({ owner: 1 }),
+        JSON.stringify(["reader@example.org", "Pt1/2"]),
+      ]) {
+        const forged = await call(
+          server.url,
+          "GET",
+          `/v2/annotations/${PRIVATE_DS}?limit=2&cursor=${encodeCursor(position)}`,
+          { token: tokens.reader },
+        );
+        assert.equal(forged.status, 400, position);
+      }
     });
 
     it("serves the same pages from a read-ahead batch as from direct queries", async () => {

@@ -131,6 +131,8 @@ describe("authentication", () => {
         "Google token whose email is unverified",
         () => google.sign({ email: "admin@example.org", email_verified: false }),
       ],
+      ["API token whose email is a Firestore path", () => apiToken("x/../clio_users/admin@example.org")],
+      ["Google token whose email is not an address", () => google.sign({ email: "admin" })],
       ["garbage", () => Promise.resolve("not.a.jwt")],
       ["a huge header", () => Promise.resolve("a".repeat(10_000))],
     ];
@@ -168,6 +170,19 @@ describe("authentication", () => {
       assert.equal((await call(strict.url, "GET", "/v2/roles", { token: other })).status, 401);
     } finally {
       await strict.close();
+    }
+  });
+
+  it("answers 503, not 401, when Google's certificates cannot be fetched", async () => {
+    const offline = await serve(rolesApi, { googleCertsUrl: "http://127.0.0.1:9/oauth2/v1/certs" });
+    try {
+      const res = await call<{ code: string }>(offline.url, "GET", "/v2/roles", {
+        token: await google.sign({ email: "reader@example.org" }),
+      });
+      assert.equal(res.status, 503);
+      assert.equal(res.body.code, "unavailable");
+    } finally {
+      await offline.close();
     }
   });
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { encodeCursor } from "../../src/http/paging.js";
 import { rolesApi } from "../../src/api/roles.js";
 import { usersApi } from "../../src/api/users.js";
 import { firestore } from "../../src/store/firebase.js";
@@ -109,6 +110,11 @@ describe("users and roles", () => {
       );
       assert.deepEqual(Object.keys(page2.body), ["dsadmin@example.org", "reader@example.org"]);
       assert.equal((await call(server.url, "GET", "/v2/users?limit=0", { token: tokens.admin })).status, 400);
+      const forged = encodeCursor("clio_users/../x");
+      assert.equal(
+        (await call(server.url, "GET", `/v2/users?cursor=${forged}`, { token: tokens.admin })).status,
+        400,
+      );
       assert.equal(
         (await call(server.url, "GET", "/v2/users?limit=5000", { token: tokens.admin })).status,
         400,
