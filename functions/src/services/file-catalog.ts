@@ -35,6 +35,10 @@ export const MAX_METADATA_BYTES = 512 * 1024;
 const MAX_TERMS = 400;
 const HDF5_NAME = /\.(nwb|h5|hdf5)$/i;
 
+/** gRPC status codes of the precondition failures that mean "someone else wrote first". */
+const GRPC_ALREADY_EXISTS = 6;
+const GRPC_FAILED_PRECONDITION = 9;
+
 export interface CatalogDeps {
   db: Firestore;
   storage: Storage;
@@ -192,13 +196,20 @@ export async function crawlDataset(deps: CatalogDeps, location: FileLocation): P
     conflicts: 0,
   };
   const writer = deps.db.bulkWriter();
+  // No retries: every write carries a precondition, and one that fails means a trigger recorded a
+  // newer state meanwhile, which must win. Any other failure fails the crawl (after the flush).
   writer.onWriteError(() => false);
   const pending: Promise<unknown>[] = [];
+  const failures: unknown[] = [];
   const track = (p: Promise<unknown>, counter: "added" | "updated" | "deleted") =>
     pending.push(
       p.then(
         () => (stats[counter] += 1),
-        () => (stats.conflicts += 1),
+        (err: unknown) => {
+          const code = (err as { code?: unknown }).code;
+          if (code === GRPC_ALREADY_EXISTS || code === GRPC_FAILED_PRECONDITION) stats.conflicts += 1;
+          else failures.push(err);
+        },
       ),
     );
 
@@ -230,6 +241,9 @@ export async function crawlDataset(deps: CatalogDeps, location: FileLocation): P
   }
   await writer.close();
   await Promise.all(pending);
+  if (failures.length > 0) {
+    throw new Error(`${failures.length} file catalog writes failed`, { cause: failures[0] });
+  }
   await deps.db
     .collection(CATALOG)
     .doc(location.dataset)

@@ -14,9 +14,9 @@
 import { createHash, randomUUID } from "node:crypto";
 
 import { FieldPath, type DocumentReference, type Firestore } from "firebase-admin/firestore";
-import * as functionsLogger from "firebase-functions/logger";
 
 import { ApiError, conflict } from "../errors.js";
+import { cloudLogger, type Logger } from "../log.js";
 import {
   CATALOG_COLLECTIONS,
   catalogContentSchema,
@@ -31,12 +31,6 @@ import {
 import { PoliteClient, type FetchLike, type HostPolicy } from "../sources/http.js";
 import { createHarvester, HOST_POLICIES, type HarvesterOptions } from "../sources/index.js";
 import type { KnownRecord, SourceHarvester } from "../sources/types.js";
-
-export interface Logger {
-  info(message: string, data?: object): void;
-  warn(message: string, data?: object): void;
-  error(message: string, data?: object): void;
-}
 
 export interface HarvestDeps {
   db: Firestore;
@@ -279,7 +273,7 @@ export async function runHarvest(
 ): Promise<RunRecord> {
   const { db } = deps;
   const now = deps.now ?? (() => new Date());
-  const log = deps.log ?? functionsLogger;
+  const log = deps.log ?? cloudLogger;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const worker = randomUUID();
   const started = now().getTime();
