@@ -1,6 +1,6 @@
 /** `/v2/pull-request`: requests to merge a kv value, kept for later processing. */
 import { z } from "zod";
-import { pageQueryShape } from "./common.js";
+import { email, pageQueryShape } from "./common.js";
 
 export const pullRequestBodySchema = z.strictObject({
   pull: z
@@ -10,7 +10,11 @@ export const pullRequestBodySchema = z.strictObject({
 
 /** `user_email`: empty for the caller, another email (admins), or `all` (admins). */
 export const pullRequestQuery = z.strictObject({
-  user_email: z.string().max(254).optional(),
+  user_email: z
+    .union([z.literal(""), z.literal("all"), email], {
+      error: "user_email is empty, all, or an email address",
+    })
+    .optional(),
   ...pageQueryShape,
 });
 

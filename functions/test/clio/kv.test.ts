@@ -255,6 +255,10 @@ describe("kv, saved searches, pull requests, site reports", () => {
       const paged = await pr("admin", "GET", "?user_email=all&limit=1");
       assert.deepEqual(Object.keys(paged.body), [PERSONAS.reader]);
       assert.ok(paged.headers.get("x-next-cursor"));
+      for (const bad of ["a/b/c/d", "not-an-email", "ALL "]) {
+        const res = await pr("admin", "GET", `?user_email=${encodeURIComponent(bad)}`);
+        assert.equal(res.status, 400, bad);
+      }
     });
 
     it("refuses other paths (400) and missing kv values (404), writing nothing", async () => {
