@@ -303,7 +303,12 @@ function downloadClient(owner: object, config: Config): PoliteClient {
     for (const source of Object.keys(HOST_POLICIES) as CatalogSource[]) {
       hosts[new URL(sourceBaseUrl(config, source)).host] = { ...HOST_POLICIES[source], ...quick, timeoutMs };
     }
-    client = new PoliteClient({ hosts, defaultPolicy: { ...quick, timeoutMs } });
+    client = new PoliteClient({
+      hosts,
+      defaultPolicy: { ...quick, timeoutMs },
+      redirectAllowed: (url) =>
+        Object.hasOwn(hosts, url.host) && (url.protocol === "https:" || url.protocol === "http:"),
+    });
     downloadClients.set(owner, client);
   }
   return client;

@@ -65,7 +65,15 @@ export interface PoliteClientOptions {
   random?: () => number;
   /** Called before each retry; for logs and run errors. */
   onRetry?: (info: { url: string; attempt: number; delayMs: number; reason: string }) => void;
+  /**
+   * When set, redirects are followed by hand and only to URLs this accepts (at most 5 hops), so a
+   * source host's redirect cannot make us request another host.
+   */
+  redirectAllowed?: (url: URL) => boolean;
 }
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
 
 export const USER_AGENT = "neurofire-harvester/1.0 (+https://github.com/neurofire; catalog harvest)";
 
@@ -258,6 +266,36 @@ export class PoliteClient {
       },
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     };
+    const allowed = this.options.redirectAllowed;
+    if (!allowed) return this.fetchWithTlsFallback(url, host, policy, init);
+    let current = url;
+    for (let hop = 0; ; hop++) {
+      const res = await this.fetchWithTlsFallback(current, new URL(current).host, policy, {
+        ...init,
+        redirect: "manual",
+      });
+      const location = res.headers.get("location");
+      if (!REDIRECTS.has(res.status) || !location) return res;
+      await res.body?.cancel().catch(() => undefined);
+      const next = new URL(location, current);
+      if (hop >= MAX_REDIRECTS || !allowed(next)) {
+        throw new UpstreamError(
+          `${url} redirected to ${next.host}, which is not allowed`,
+          url,
+          res.status,
+          false,
+        );
+      }
+      current = next.href;
+    }
+  }
+
+  private async fetchWithTlsFallback(
+    url: string,
+    host: string,
+    policy: HostPolicy,
+    init: RequestInit,
+  ): Promise<Response> {
     if (this.weakTlsHosts.has(host)) return this.tlsFallbackFetch(url, init);
     try {
       return await this.doFetch(url, init);

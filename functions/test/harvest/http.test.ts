@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 
 import { parseRetryAfter, PoliteClient, UpstreamError, type FetchLike } from "../../src/sources/http.js";
 
@@ -81,5 +83,36 @@ describe("harvest HTTP client", () => {
     assert.equal(parseRetryAfter("Thu, 01 Jan 2026 00:00:30 GMT", now), 30_000);
     assert.equal(parseRetryAfter("soon", now), undefined);
     assert.equal(parseRetryAfter(null, now), undefined);
+  });
+
+  it("follows redirects by hand only to allowed hosts when told to", async () => {
+    const seen: string[] = [];
+    const server = http.createServer((req, res) => {
+      seen.push(`${req.headers.host}${req.url}`);
+      const port = (server.address() as AddressInfo).port;
+      if (req.url === "/home") res.writeHead(302, { location: "/file" }).end();
+      else if (req.url === "/away") res.writeHead(302, { location: `http://localhost:${port}/file` }).end();
+      else res.writeHead(200, { "content-type": "text/plain" }).end("bytes");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const origin = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const client = new PoliteClient({
+        defaultPolicy: { minDelayMs: 0, maxAttempts: 1 },
+        redirectAllowed: (url) => url.host === origin,
+      });
+      assert.equal(await client.get(`http://${origin}/home`, (r) => r.text()), "bytes");
+      await assert.rejects(
+        client.get(`http://${origin}/away`, (r) => r.text()),
+        (err: unknown) => {
+          assert.ok(err instanceof UpstreamError);
+          assert.match(err.message, /redirected to localhost:\d+, which is not allowed/);
+          return true;
+        },
+      );
+      assert.ok(!seen.some((s) => s.startsWith("localhost")), "the foreign host was never requested");
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
