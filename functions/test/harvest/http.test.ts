@@ -98,7 +98,7 @@ describe("harvest HTTP client", () => {
     const origin = `127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       const client = new PoliteClient({
-        defaultPolicy: { minDelayMs: 0, maxAttempts: 1 },
+        defaultPolicy: { minIntervalMs: 0, maxAttempts: 1 },
         redirectAllowed: (url) => url.host === origin,
       });
       assert.equal(await client.get(`http://${origin}/home`, (r) => r.text()), "bytes");
