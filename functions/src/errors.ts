@@ -50,6 +50,16 @@ export class ApiError extends Error {
   }
 }
 
+/** A zod failure as the `issues` of an error body. */
+export function toIssues(error: {
+  issues: readonly { path: readonly PropertyKey[]; message: string }[];
+}): Issue[] {
+  return error.issues.map((i) => ({
+    path: i.path.map((p) => (typeof p === "number" ? p : String(p))),
+    message: i.message,
+  }));
+}
+
 export const badRequest = (message: string, issues?: Issue[]) =>
   new ApiError("invalid_argument", message, issues);
 export const unauthenticated = (message = "Could not validate credentials") =>

@@ -7,8 +7,6 @@
 import { z } from "zod";
 import type { Deps } from "../services/deps.js";
 import { defineGroup, route } from "../http/route.js";
-import { hasRole } from "../auth/permissions.js";
-import { forbidden } from "../errors.js";
 import { datasetId } from "../schemas/common.js";
 import { neuprintRequestSchema, neuprintResponseSchema } from "../schemas/neuprint.js";
 import { createNeuprintService } from "../services/neuprint.js";
@@ -46,10 +44,8 @@ export const neuprintApi = defineGroup({
       params: z.object({ dataset: datasetId }),
       body: neuprintRequestSchema,
       response: neuprintResponseSchema,
-      async handler({ deps, user, params, body }) {
-        if (!hasRole(user, "clio_general", params.dataset, await deps.datasets.isPublic(params.dataset))) {
-          throw forbidden(`${user.email} lacks clio_general on dataset ${params.dataset}`);
-        }
+      async handler({ deps, params, body, requireRole }) {
+        await requireRole("clio_general", params.dataset);
         return neuprintService(deps).query(params.dataset, body);
       },
     }),

@@ -7,8 +7,6 @@
 import { z } from "zod";
 import type { Deps } from "../services/deps.js";
 import { defineGroup, route, type Ctx } from "../http/route.js";
-import { hasRole } from "../auth/permissions.js";
-import { forbidden } from "../errors.js";
 import {
   atLocationResponseSchema,
   likeLocationResponseSchema,
@@ -56,10 +54,8 @@ function signatureService(deps: Deps): SignatureService {
 }
 
 /** clio's `has_role('clio_general', dataset)`; public datasets count. */
-async function requireGeneral({ deps, user, params }: PointCtx): Promise<void> {
-  if (!hasRole(user, "clio_general", params.dataset, await deps.datasets.isPublic(params.dataset))) {
-    throw forbidden(`${user.email} lacks clio_general on dataset ${params.dataset}`);
-  }
+function requireGeneral({ params, requireRole }: PointCtx): Promise<void> {
+  return requireRole("clio_general", params.dataset);
 }
 
 export const signaturesApi = defineGroup({

@@ -6,8 +6,6 @@
  */
 import type { Deps } from "../services/deps.js";
 import { defineGroup, route } from "../http/route.js";
-import { hasRole } from "../auth/permissions.js";
-import { forbidden } from "../errors.js";
 import { transferRequestSchema, transferResponseSchema } from "../schemas/transfer.js";
 import { identityTokenSource } from "../services/gcp-clients.js";
 import { createTransferService, storageWriteObject } from "../services/transfer.js";
@@ -52,11 +50,8 @@ export const transferApi = defineGroup({
         "`{addr}`, a Neuroglancer link to the output volume.",
       body: transferRequestSchema,
       response: transferResponseSchema,
-      async handler({ deps, user, body }) {
-        const role = deps.config.transferRole;
-        if (!hasRole(user, role, body.dataset, await deps.datasets.isPublic(body.dataset))) {
-          throw forbidden(`${user.email} lacks ${role} on dataset ${body.dataset}`);
-        }
+      async handler({ deps, user, body, requireRole }) {
+        await requireRole(deps.config.transferRole, body.dataset);
         const answer = await transferService(deps).transfer(body);
         deps.log.info("image transfer started", {
           dataset: body.dataset,

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { z } from "zod";
 import { bearerToken, type Principal } from "../auth/tokens.js";
-import { ApiError, badRequest, forbidden, unauthenticated, type Issue } from "../errors.js";
+import { ApiError, badRequest, forbidden, toIssues, unauthenticated } from "../errors.js";
 import { withFields } from "../log.js";
 import type { User } from "../schemas/users.js";
 import { cors } from "./cors.js";
@@ -32,13 +32,6 @@ declare module "express-serve-static-core" {
     rawBody?: Buffer;
     requestId?: string;
   }
-}
-
-export function toIssues(error: z.ZodError): Issue[] {
-  return error.issues.map((i) => ({
-    path: i.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
-    message: i.message,
-  }));
 }
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {

@@ -5,7 +5,7 @@
  */
 import type { Request, Response } from "express";
 import type { z } from "zod";
-import { allows, type Permission } from "../auth/permissions.js";
+import { allows, hasRole, type Permission } from "../auth/permissions.js";
 import { forbidden } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Principal } from "../auth/tokens.js";
@@ -29,6 +29,8 @@ export interface Ctx<P = unknown, Q = unknown, B = unknown> {
   require: (permission: Permission, dataset?: string) => Promise<void>;
   /** Whether the caller holds `permission` on `dataset`. */
   can: (permission: Permission, dataset?: string) => Promise<boolean>;
+  /** Throws 403 unless the caller has clio's `has_role(role, dataset)` (public datasets count). */
+  requireRole: (role: string, dataset: string) => Promise<void>;
 }
 
 export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
@@ -72,11 +74,16 @@ export function defineGroup(group: ApiGroup): ApiGroup {
   return group;
 }
 
-export function makeCtxHelpers(deps: Deps, user: User): Pick<Ctx, "require" | "can"> {
+export function makeCtxHelpers(deps: Deps, user: User): Pick<Ctx, "require" | "can" | "requireRole"> {
   const can = async (permission: Permission, dataset?: string) =>
     allows(user, permission, dataset, dataset !== undefined && (await deps.datasets.isPublic(dataset)));
   return {
     can,
+    requireRole: async (role, dataset) => {
+      if (!hasRole(user, role, dataset, await deps.datasets.isPublic(dataset))) {
+        throw forbidden(`${user.email || "anonymous"} lacks ${role} on dataset ${dataset}`);
+      }
+    },
     require: async (permission, dataset) => {
       if (!(await can(permission, dataset))) {
         throw forbidden(

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { ApiError } from "../errors.js";
+import { ApiError, toIssues } from "../errors.js";
 import { buildIndexData } from "./build.js";
 import { decodeIndex, encodeIndex } from "./codec.js";
 import type { FacetData, IndexData, IndexMeta, SortData } from "./data.js";
@@ -167,11 +167,7 @@ export class SearchIndex {
   search(params: SearchParams = {}): SearchResult {
     const parsed = searchParamsSchema.safeParse(params);
     if (!parsed.success) {
-      throw new ApiError(
-        "invalid_argument",
-        "Invalid search parameters",
-        parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })),
-      );
+      throw new ApiError("invalid_argument", "Invalid search parameters", toIssues(parsed.error));
     }
     const p = parsed.data;
     const words = this.plan(p.q, p.prefix);

@@ -3,7 +3,7 @@
  * deployment's neuPrint credential, and turns every way that can fail into a clear ApiError
  * (clio answered 400 for all of them, server faults included).
  */
-import { ApiError } from "../errors.js";
+import { ApiError, toIssues } from "../errors.js";
 import { neuprintDatasetSchema, neuprintRequestSchema, type NeuprintResponse } from "../schemas/neuprint.js";
 
 export interface NeuprintDeps {
@@ -80,11 +80,7 @@ export function createNeuprintService(deps: NeuprintDeps) {
         throw new ApiError("unavailable", "The neuPrint proxy is not configured on this server");
       const parsed = neuprintRequestSchema.safeParse(body);
       if (!parsed.success) {
-        throw new ApiError(
-          "invalid_argument",
-          "Expected {cypher, dataset}",
-          parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })),
-        );
+        throw new ApiError("invalid_argument", "Expected {cypher, dataset}", toIssues(parsed.error));
       }
       const url = await endpoint(dataset, parsed.data.dataset);
       const timeoutMs = deps.timeoutMs ?? 30_000;

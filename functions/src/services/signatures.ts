@@ -5,7 +5,7 @@
  */
 import { BigQuery } from "@google-cloud/bigquery";
 import type { Storage } from "@google-cloud/storage";
-import { ApiError } from "../errors.js";
+import { ApiError, toIssues } from "../errors.js";
 import {
   signatureDatasetSchema,
   signatureInfoSchema,
@@ -187,7 +187,7 @@ function checkPoint(point: unknown): Point {
     throw new ApiError(
       "invalid_argument",
       "x, y and z must be non-negative integers",
-      parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })),
+      toIssues(parsed.error),
     );
   }
   return [parsed.data.x, parsed.data.y, parsed.data.z];

@@ -8,7 +8,7 @@ import { randomInt } from "node:crypto";
 import pRetry, { AbortError } from "p-retry";
 import type { Storage } from "@google-cloud/storage";
 import { GoogleAuth, type IdTokenClient } from "google-auth-library";
-import { ApiError } from "../errors.js";
+import { ApiError, toIssues } from "../errors.js";
 import {
   transferDatasetSchema,
   transferRequestSchema,
@@ -131,10 +131,7 @@ function checkRequest(body: unknown) {
     throw new ApiError(
       "invalid_argument",
       "Expected {dataset, model_name, center: [x, y, z]}",
-      parsed.error.issues.map((i) => ({
-        path: i.path.map((p) => (typeof p === "number" ? p : String(p))),
-        message: i.message,
-      })),
+      toIssues(parsed.error),
     );
   }
   return parsed.data;

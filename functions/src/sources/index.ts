@@ -13,13 +13,6 @@ import type { SourceHarvester, SourceOptions } from "./types.js";
 export type HarvesterOptions = SourceOptions &
   Omit<HippocampomeOptions, keyof SourceOptions> & { webUrl?: string };
 
-export const DEFAULT_BASE_URLS: Record<CatalogSource, string> = {
-  neuromorpho: "https://neuromorpho.org",
-  hippocampome: "https://hippocampome.org",
-  modeldb: "https://modeldb.science",
-  dandi: "https://api.dandiarchive.org",
-};
-
 export const HOST_POLICIES: Record<CatalogSource, Partial<HostPolicy>> = {
   neuromorpho: NEUROMORPHO_HOST_POLICY,
   hippocampome: HIPPOCAMPOME_HOST_POLICY,
