@@ -11,6 +11,7 @@ import { datasetsApi } from "./api/datasets.js";
 import { docsApi } from "./api/docs.js";
 import { filesApi } from "./api/files.js";
 import { apiGroups } from "./api/groups.js";
+import { jsonAnnotationsApi } from "./api/json-annotations.js";
 import { kvApi } from "./api/kv.js";
 import { neuprintApi } from "./api/neuprint.js";
 import { pullRequestApi } from "./api/pull-request.js";
@@ -56,3 +57,7 @@ export { filesCrawl, filesObjectDeleted, filesObjectFinalized } from "./triggers
 export const catalog = httpFunction(catalogApi, { memory: "1GiB" });
 export const catalogadmin = httpFunction(catalogAdminApi, { memory: "4GiB", timeoutSeconds: 540 });
 export { harvestDandi, harvestHippocampome, harvestModeldb, harvestNeuromorpho } from "./triggers/harvest.js";
+
+// Body (neuron) annotations: each instance holds a replica of the datasets it serves (see
+// docs/json-annotations.md), so it gets the memory for MANC-sized ones.
+export const jsonannotations = httpFunction(jsonAnnotationsApi, { memory: "1GiB" });

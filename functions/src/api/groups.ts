@@ -10,6 +10,7 @@ import { atlasApi, atlasVerifyApi } from "./atlas.js";
 import { catalogAdminApi, catalogApi } from "./catalog.js";
 import { datasetsApi } from "./datasets.js";
 import { filesApi } from "./files.js";
+import { jsonAnnotationsApi } from "./json-annotations.js";
 import { kvApi } from "./kv.js";
 import { neuprintApi } from "./neuprint.js";
 import { pullRequestApi } from "./pull-request.js";
@@ -40,4 +41,5 @@ export const apiGroups: ApiGroup[] = [
   filesApi,
   catalogApi,
   catalogAdminApi,
+  jsonAnnotationsApi,
 ];

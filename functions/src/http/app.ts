@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
-import type { z } from "zod";
+import { ZodNever, ZodObject, ZodPipe, type z } from "zod";
 import { bearerToken, type Principal } from "../auth/tokens.js";
 import { ApiError, badRequest, forbidden, toIssues, unauthenticated } from "../errors.js";
 import { withFields } from "../log.js";
@@ -44,6 +44,20 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
   throw badRequest(`Invalid ${where}${at}: ${first?.message ?? "malformed"}`, issues);
 }
 
+/**
+ * clio (FastAPI) ignored query keys it did not know, and clients rely on it (`app=natverse`,
+ * `app=clio-py`, schlegelp's bare `?v0.9.3`): a strict query schema gets only its own keys.
+ * Schemas that accept extra keys on purpose (catchall, e.g. catalog facets) get them all.
+ */
+function knownQueryKeys(schema: z.ZodType | undefined, query: unknown): unknown {
+  let inner: z.ZodType | undefined = schema;
+  while (inner instanceof ZodPipe) inner = inner.in as z.ZodType;
+  if (!(inner instanceof ZodObject) || !(inner.def.catchall instanceof ZodNever)) return query;
+  if (query === null || typeof query !== "object") return query;
+  const keys = Object.keys(inner.shape);
+  return Object.fromEntries(Object.entries(query).filter(([k]) => keys.includes(k)));
+}
+
 function handle(def: RouteDef, deps: Deps) {
   return async (req: Request, res: Response) => {
     let user = ANONYMOUS;
@@ -57,7 +71,7 @@ function handle(def: RouteDef, deps: Deps) {
       res.locals.user = user.email;
     }
     const params = parse(def.params, req.params, "path");
-    const query = parse(def.query, req.query, "query");
+    const query = parse(def.query, knownQueryKeys(def.query, req.query), "query");
     const body = parse(def.body, req.body, "body");
     const log = withFields(deps.log, { requestId: req.requestId });
     const result = await def.handler({
@@ -78,12 +92,21 @@ function handle(def: RouteDef, deps: Deps) {
   };
 }
 
-/** Parses JSON (also when sent as text/plain) unless the Functions runtime already did. */
+/**
+ * Parses JSON (also when sent as text/plain or with no Content-Type, as FastAPI did: malevnc and
+ * Python `requests.post(data=str)` send none) unless the Functions runtime already did. The raw
+ * bytes are kept in `req.rawBody`, as the runtime does, for routes that must parse them exactly.
+ */
 function jsonBody(maxBytes: number) {
   const parser = express.json({
     limit: maxBytes,
-    type: ["application/json", "application/*+json", "text/plain"],
+    type: (req) =>
+      !req.headers["content-type"] ||
+      Boolean((req as Request).is(["application/json", "application/*+json", "text/plain"])),
     strict: false,
+    verify: (req, _res, buf) => {
+      (req as Request).rawBody = buf;
+    },
   });
   return (req: Request, res: Response, next: NextFunction) => {
     if (req.rawBody !== undefined) {

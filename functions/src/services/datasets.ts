@@ -9,6 +9,7 @@ import { allows } from "../auth/permissions.js";
 import type { Dataset, StoredDataset } from "../schemas/datasets.js";
 import type { User } from "../schemas/users.js";
 import { DATASETS } from "../store/datasets.js";
+import { recordTagMove } from "./json-annotations/versions.js";
 
 /**
  * Fields that decide where the functions read and write, whom they call with the deployment's
@@ -110,6 +111,13 @@ export async function writeDatasets(
       }
     });
     for (const id of ids) tx.set(collection.doc(id), datasets[id]!);
+    // Reads of an older tag's body annotations need the moment the dataset moved past it.
+    snaps.forEach((snap, i) => {
+      const stored = snap.data() as StoredDataset | undefined;
+      const postedTag = datasets[ids[i]!]!.tag;
+      if (stored?.tag && postedTag && postedTag !== stored.tag)
+        recordTagMove(tx, deps.db, ids[i]!, { tag: stored.tag, uuid: stored.uuid }, postedTag);
+    });
   });
   deps.datasets.invalidate();
 }
