@@ -227,7 +227,7 @@ export function createJsonAnnotationsApi(): ApiGroup & { close(): Promise<void> 
             version,
             replace: replace ?? false,
             conditional: conditional ?? [],
-            stampUser: designated_user ?? ctx.user.email,
+            stampUser: designated_user || ctx.user.email,
             writer: ctx.user.email,
           });
           return null;

@@ -76,7 +76,8 @@ export const writeQuery = z.strictObject({
   version: z.string().max(128).optional(),
   replace: queryBool.optional(),
   conditional: fieldList.optional(),
-  designated_user: z.string().min(1).max(254).optional(),
+  // malevnc sends `designated_user=` when there is none.
+  designated_user: z.string().max(254).optional(),
 });
 
 export const versionQuery = z.strictObject({});

@@ -111,7 +111,8 @@ export function project(fields: Fields, projection: Projection): Fields {
   const show = projection.show === "" ? "none" : projection.show;
   const keepUser = show === "user" || show === "all";
   const keepTime = show === "time" || show === "all";
-  const only = projection.fields ? new Set(projection.fields) : undefined;
+  // `fields=` (empty) means no restriction, as clients send it when they have none.
+  const only = projection.fields?.length ? new Set(projection.fields) : undefined;
   const out: Fields = {};
   for (const [k, v] of Object.entries(fields)) {
     if (k.endsWith("_user") && k !== "user") {
