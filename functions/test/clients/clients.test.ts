@@ -9,7 +9,14 @@ import assert from "node:assert/strict";
 import { apiGroups } from "../../src/api/groups.js";
 import { createJsonAnnotationsApi } from "../../src/api/json-annotations.js";
 import { firestore } from "../../src/store/firebase.js";
-import { personaTokens, PRIVATE_DS, resetToSeed, serve, type Persona, type TestServer } from "../helpers/server.js";
+import {
+  personaTokens,
+  PRIVATE_DS,
+  resetToSeed,
+  serve,
+  type Persona,
+  type TestServer,
+} from "../helpers/server.js";
 import { exactParse, seedRecords, send, type Sent } from "../json-annotations/util.js";
 
 const DS = PRIVATE_DS;
@@ -53,10 +60,14 @@ describe("clio clients, replayed", () => {
       const datasets = await send(server.url, "GET", "/v2/datasets", { token: writer });
       const tag = (datasets.body as Record<string, { tag: string }>)[DS]!.tag;
       assert.equal(tag, TAG);
-      const res = await send(server.url, "GET", `${NEURONS}/id-number/10001,10002,4?version=${tag}`, { token: writer });
+      const res = await send(server.url, "GET", `${NEURONS}/id-number/10001,10002,4?version=${tag}`, {
+        token: writer,
+      });
       assert.equal(res.status, 200);
       assert.deepEqual(ids(res), ["10001", "10002"]);
-      const one = await send(server.url, "GET", `${NEURONS}/id-number/10003?version=${tag}`, { token: writer });
+      const one = await send(server.url, "GET", `${NEURONS}/id-number/10003?version=${tag}`, {
+        token: writer,
+      });
       assert.deepEqual(one.body, [{ bodyid: 10003, type: "MBON01", status: "Traced", notes: "" }]);
     });
 
@@ -83,10 +94,8 @@ describe("clio clients, replayed", () => {
       assert.equal(res.status, 200);
       assert.equal(exactParse(res.text), null);
       const after = (
-        (await send(server.url, "GET", `${NEURONS}/id-number/10001?show=all`, { token: writer })).body as Record<
-          string,
-          unknown
-        >[]
+        (await send(server.url, "GET", `${NEURONS}/id-number/10001?show=all`, { token: writer }))
+          .body as Record<string, unknown>[]
       )[0]!;
       assert.equal(after.status, "Traced");
       assert.equal(after.status_user, "writer@example.org");
@@ -98,7 +107,11 @@ describe("clio clients, replayed", () => {
       const res = await send(server.url, "POST", "/v2/users", {
         token: tokens.admin,
         body: JSON.stringify({
-          "new@example.org": { global_roles: [], datasets: { [DS]: ["clio_general"] }, email: "new@example.org" },
+          "new@example.org": {
+            global_roles: [],
+            datasets: { [DS]: ["clio_general"] },
+            email: "new@example.org",
+          },
         }),
         contentType: TEXT,
       });
@@ -211,18 +224,32 @@ describe("clio clients, replayed", () => {
         },
       ]);
       // A second write with protect (conditional=user) keeps the stored user.
-      await send(server.url, "POST", `${NEURONS}?version=${TAG}&conditional=user&designated_user=&app=natverse`, {
+      await send(
+        server.url,
+        "POST",
+        `${NEURONS}?version=${TAG}&conditional=user&designated_user=&app=natverse`,
+        {
+          token: writer,
+          body: JSON.stringify([{ bodyid: 10050, user: "other@example.org" }]),
+        },
+      );
+      const kept = await send(server.url, "GET", `${NEURONS}/id-number/10050?app=natverse`, {
         token: writer,
-        body: JSON.stringify([{ bodyid: 10050, user: "other@example.org" }]),
       });
-      const kept = await send(server.url, "GET", `${NEURONS}/id-number/10050?app=natverse`, { token: writer });
       assert.equal((kept.body as { user: string }[])[0]!.user, "annotator@example.org");
     });
 
     it("R8/R9: point annotations with groups, a typeless body and update=FALSE (replace=true&conditional=user)", async () => {
-      const list = await send(server.url, "GET", `/v2/annotations/${DS}?groups=team&app=natverse`, { token: writer });
+      const list = await send(server.url, "GET", `/v2/annotations/${DS}?groups=team&app=natverse`, {
+        token: writer,
+      });
       assert.equal(list.status, 200, list.text);
-      const point = JSON.stringify({ kind: "point", pos: [1, 2, 3], user: "writer@example.org", tags: ["soma"] });
+      const point = JSON.stringify({
+        kind: "point",
+        pos: [1, 2, 3],
+        user: "writer@example.org",
+        tags: ["soma"],
+      });
       for (const q of ["replace=false&conditional=user", "replace=true&conditional=user"]) {
         const res = await send(server.url, "POST", `/v2/annotations/${DS}?${q}&app=natverse`, {
           token: writer,
@@ -327,7 +354,10 @@ describe("clio clients, replayed", () => {
 
     it("D3/D4: 500-id queries with ids spelled from text, and 50-record writes", async () => {
       const idsText = Array.from({ length: 500 }, (_, i) => `${9_007_199_254_740_993n + BigInt(i)}`);
-      const body = `[${idsText.map((id, i) => `{"bodyid":${id},"n":${i}}`).slice(0, 50).join(",")}]`;
+      const body = `[${idsText
+        .map((id, i) => `{"bodyid":${id},"n":${i}}`)
+        .slice(0, 50)
+        .join(",")}]`;
       const write = await send(server.url, "POST", `${NEURONS}?app=coda`, { token: writer, body });
       assert.equal(write.status, 200, write.text);
       const res = await send(server.url, "POST", `${NEURONS}/query?app=coda`, {
@@ -335,7 +365,13 @@ describe("clio clients, replayed", () => {
         body: `{"bodyid":[${idsText.join(",")}]}`,
       });
       assert.equal(res.status, 200);
-      assert.equal(res.text, `[${idsText.slice(0, 50).map((id, i) => `{"bodyid":${id},"n":${i}}`).join(",")}]`);
+      assert.equal(
+        res.text,
+        `[${idsText
+          .slice(0, 50)
+          .map((id, i) => `{"bodyid":${id},"n":${i}}`)
+          .join(",")}]`,
+      );
     });
   });
 });

@@ -31,12 +31,21 @@ describe("lenient query strings on every route", () => {
         // The catalog's search treats every other key as a facet filter and refuses unknown facets
         // on purpose (neurofire's own API; no clio client calls it).
         if (def.method !== "get" || (group.name === "catalog" && def.path === "/search")) continue;
-        const path = `${group.mounts[0]}${def.path === "/" ? "" : def.path}`.replace(/[:*][A-Za-z_]\w*/g, "private-ds");
+        const path = `${group.mounts[0]}${def.path === "/" ? "" : def.path}`.replace(
+          /[:*][A-Za-z_]\w*/g,
+          "private-ds",
+        );
         const plain = await call(server.url, "GET", path, { token });
-        const extra = await call(server.url, "GET", `${path}${path.includes("?") ? "&" : "?"}app=natverse&_=123&v0.9.3`, {
-          token,
-        });
-        if (plain.status !== extra.status) differing.push(`GET ${path}: ${plain.status} vs ${extra.status} ${extra.text}`);
+        const extra = await call(
+          server.url,
+          "GET",
+          `${path}${path.includes("?") ? "&" : "?"}app=natverse&_=123&v0.9.3`,
+          {
+            token,
+          },
+        );
+        if (plain.status !== extra.status)
+          differing.push(`GET ${path}: ${plain.status} vs ${extra.status} ${extra.text}`);
       }
     }
     assert.deepEqual(differing, []);
