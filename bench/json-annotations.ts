@@ -68,9 +68,11 @@ function record(i: number, t: Timestamp): Record<string, unknown> {
     tags: i % 3 ? ["vnc"] : ["vnc", "review"],
   };
   if (i % 5 === 0) r.notes = `note ${i}`;
-  for (const f of Object.keys(r))
-    if (f !== "bodyid")
-      ((r[`${f}_user`] = "importer@example.org"), (r[`${f}_time`] = "2024-01-01T00:00:00Z"));
+  for (const f of Object.keys(r)) {
+    if (f === "bodyid") continue;
+    r[`${f}_user`] = "importer@example.org";
+    r[`${f}_time`] = "2024-01-01T00:00:00Z";
+  }
   return {
     ...r,
     _head: true,
