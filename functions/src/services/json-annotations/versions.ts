@@ -19,6 +19,8 @@ export interface DatasetVersions {
   tagToUuid: Map<string, string>;
   /** tag → when the dataset moved past it (epoch ms). */
   movedAt: Map<string, number>;
+  /** Tags the dataset moved to and has not left: HEAD, even where the cached dataset lags. */
+  current: Set<string>;
   metadata: DatasetMetadata;
 }
 
@@ -79,10 +81,17 @@ export async function datasetVersions(
     if (ms !== undefined) movedAt.set(move.data.tag, ms);
     if (!tagToUuid.get(move.data.tag)) tagToUuid.set(move.data.tag, move.data.uuid ?? "");
   }
+  const nexts = new Set<string>();
+  for (const doc of moves.docs) {
+    const next = tagMove.safeParse(doc.data());
+    if (next.success && next.data.next) nexts.add(next.data.next);
+  }
   const headTag = current.tag ?? metadata.head_tag;
+  const latest = new Set([...nexts].filter((t) => !movedAt.has(t)));
+  if (headTag !== undefined && !movedAt.has(headTag)) latest.add(headTag);
   const headUuid = current.uuid ?? metadata.head_uuid;
   if (headTag !== undefined && !tagToUuid.get(headTag)) tagToUuid.set(headTag, headUuid ?? "");
-  return { headTag, headUuid, tagToUuid, movedAt, metadata };
+  return { headTag, headUuid, tagToUuid, movedAt, current: latest, metadata };
 }
 
 /** Tags whose uuid starts with `uuid` or is a prefix of it (clio matched prefixes both ways). */
@@ -95,13 +104,13 @@ export function tagsOfUuid(versions: DatasetVersions, uuid: string): string[] {
 
 /** Where a read with `version` looks (C.2): HEAD, the moment a tag was left, or clio's `_version`. */
 export function resolveRead(versions: DatasetVersions, dataset: string, version: string | undefined): ReadAt {
-  if (version === undefined || version === "" || version === versions.headTag) return { kind: "head" };
+  if (version === undefined || version === "" || versions.current.has(version)) return { kind: "head" };
   let tag = version;
   if (!versions.tagToUuid.has(tag) && !versions.movedAt.has(tag)) {
     const tags = tagsOfUuid(versions, version);
     if (tags.length !== 1) throw badRequest(`Bad version ${version} used for dataset ${dataset}`);
     tag = tags[0]!;
-    if (tag === versions.headTag) return { kind: "head" };
+    if (versions.current.has(tag)) return { kind: "head" };
   }
   const ms = versions.movedAt.get(tag);
   if (ms !== undefined) return { kind: "time", ms };
@@ -116,7 +125,7 @@ export function assertHeadWrite(
   dataset: string,
   version: string | undefined,
 ): void {
-  if (version === undefined || version === "" || version === versions.headTag) return;
+  if (version === undefined || version === "" || versions.current.has(version)) return;
   if (versions.headUuid && version === versions.headUuid) return;
   throw badRequest(
     `Writes go to the HEAD version ${versions.headTag ?? "(untagged)"} of dataset ${dataset}, not ${version}`,
