@@ -171,6 +171,10 @@ describe("json-annotations: records and queries", () => {
     const only = await query(`{"type":"re/."}`, "?onlyid=true");
     assert.equal(only.text, `[${near},${big}]`);
     assert.equal((await get(`/id-number/9007199254740992`)).text, "[]");
+    assert.equal((await query(`{"bodyid":["${near}"]}`)).text, `[{"bodyid":${near},"type":"near"}]`);
+    // Other integers above 2^53 are stored as numbers (Firestore's SDK reads them back as such).
+    await post(`{"bodyid":5,"count":${big}}`);
+    assert.equal((await get("/id-number/5")).text, '[{"bodyid":5,"count":18446744073709552000}]');
     const stored = await dump();
     assert.ok(`clio_annotations_global/neurons/private-ds/id${near}` in stored);
     assert.ok(`clio_annotations_global/neurons/private-ds/id${big}` in stored);

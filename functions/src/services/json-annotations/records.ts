@@ -7,6 +7,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { badRequest } from "../../errors.js";
 import { canonicalBodyId, type Show } from "../../schemas/json-annotations.js";
+import { numbersOnly } from "./exact-json.js";
 
 /** A record's fields without `bodyid` (kept separately as exact decimal text). */
 export type Fields = Record<string, unknown>;
@@ -40,7 +41,8 @@ export function parsePosted(value: unknown, index: number | undefined): Posted {
       throw badRequest(
         `Field name ${JSON.stringify(k)} is not allowed${where}: no leading _, no '.', 1-128 characters`,
       );
-    fields[k] = v;
+    // Firestore's SDK reads integers back as numbers: only body ids stay exact.
+    fields[k] = numbersOnly(v);
   }
   return { bodyid, fields };
 }
@@ -214,7 +216,11 @@ export function compileQuery(body: unknown): CompiledQuery {
         if (clauseIds === undefined && (typeof q !== "string" || !/^(re|exists)\//.test(q)))
           throw badRequest(`bodyid in query item ${i} must be body ids (integers 1..2^64-1)`);
       }
-      if (Array.isArray(q)) {
+      if (field === "bodyid" && clauseIds !== undefined) {
+        // Ids compare exactly, whether sent as numbers or as digit strings.
+        const wanted = new Set(clauseIds);
+        tests.push({ field, test: (v) => wanted.has(String(v)) });
+      } else if (Array.isArray(q)) {
         if (q.length > 100_000) throw badRequest(`The list for ${field} is too long`);
         const parts = q.map((x) => scalarTest(field, x));
         tests.push({ field, test: (v) => parts.some((t) => t(v)) });
