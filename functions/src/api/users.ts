@@ -15,11 +15,11 @@ export const usersApi = defineGroup({
     route({
       method: "get",
       path: "/",
+      allow: "admin",
       summary: "Every user, by email (admins). Pageable.",
       query: z.strictObject(pageQueryShape),
       response: z.record(z.string(), userSchema),
-      async handler({ res, deps, query, require }) {
-        await require("is_admin");
+      async handler({ res, deps, query }) {
         const read = firestorePages(deps.db.collection(USERS), (id, data) => ({
           key: id,
           value: deps.users.fromDoc(id, data),
@@ -30,14 +30,14 @@ export const usersApi = defineGroup({
     route({
       method: "post",
       path: "/",
+      allow: "admin",
       alsoPut: true,
-      summary: "Set users' roles and, when sent, groups, name, org and disabled (admins)",
+      summary: "Set users' roles and, when sent, groups, name, org and disabled",
       description:
         "Body `{email: {global_roles, datasets, groups?, name?, org?, disabled?}}`. Fields not sent are kept.",
       body: usersUpdateBodySchema,
       response: z.null(),
-      async handler({ deps, body, require }) {
-        await require("is_admin");
+      async handler({ deps, body }) {
         await updateUsers(deps, body);
         return null;
       },
@@ -45,11 +45,11 @@ export const usersApi = defineGroup({
     route({
       method: "delete",
       path: "/",
-      summary: "Delete users (admins)",
+      allow: "admin",
+      summary: "Delete users",
       body: usersDeleteBodySchema,
       response: z.null(),
-      async handler({ deps, body, require }) {
-        await require("is_admin");
+      async handler({ deps, body }) {
         await deleteUsers(deps, body);
         return null;
       },

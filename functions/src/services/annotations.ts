@@ -11,18 +11,18 @@ import { FieldPath, type DocumentReference, type Firestore } from "firebase-admi
 import { z } from "zod";
 import { isAdmin } from "../auth/permissions.js";
 import { ApiError, badRequest, forbidden } from "../errors.js";
-import type { Deps } from "./deps.js";
+import type { Root } from "./root.js";
+
+/** What this service needs of the composition root. */
+type Needs = Pick<Root, "db" | "log" | "users">;
 import { invalidCursor, type ListItem, type PageReader } from "../store/pages.js";
-import type { Ctx } from "../http/route.js";
+import type { Caller } from "../auth/caller.js";
 import { annotationKey, type Annotation } from "../schemas/annotations.js";
 import { FIRESTORE_MAX_DOCUMENT_BYTES as MAX_DOCUMENT_BYTES } from "../store/document-size.js";
 
 export const ANNOTATIONS_V2 = "clio_annotations_v2";
 /** Firestore commits (batches and transactions) take at most 500 writes. */
 export const WRITES_PER_COMMIT = 500;
-
-/** The caller as a service needs it: who they are and the permission checks of the route. */
-export type Caller = Pick<Ctx, "user" | "require" | "can">;
 
 type Doc = Record<string, unknown>;
 
@@ -51,13 +51,7 @@ export interface ReadRequest {
  * requested groups. Non-admins may name only their own groups; groups they are not in are
  * dropped, and naming none of theirs is refused.
  */
-export async function readableOwners(
-  deps: Deps,
-  caller: Caller,
-  dataset: string,
-  request: ReadRequest,
-): Promise<string[]> {
-  await caller.require("can_read", dataset);
+export async function readableOwners(deps: Needs, caller: Caller, request: ReadRequest): Promise<string[]> {
   const { user } = caller;
   const target = request.user ?? user.email;
   if (target !== user.email && !isAdmin(user))
@@ -219,7 +213,7 @@ interface Prior {
  * happens before anything is written.
  */
 export async function writeAnnotations(
-  deps: Deps,
+  deps: Needs,
   caller: Caller,
   dataset: string,
   annotations: Annotation[],
@@ -295,7 +289,7 @@ export async function writeAnnotations(
 }
 
 /** Puts documents back as they were before a list that failed partway. */
-async function restore(deps: Deps, dataset: string, priors: Prior[]): Promise<void> {
+async function restore(deps: Needs, dataset: string, priors: Prior[]): Promise<void> {
   try {
     for (let i = 0; i < priors.length; i += WRITES_PER_COMMIT) {
       const batch = deps.db.batch();
@@ -320,7 +314,7 @@ async function restore(deps: Deps, dataset: string, priors: Prior[]): Promise<vo
 
 /** Deletes one annotation of the caller, or of `owner` for those who may write others'. Idempotent. */
 export async function deleteAnnotation(
-  deps: Deps,
+  deps: Needs,
   caller: Caller,
   dataset: string,
   key: string,
