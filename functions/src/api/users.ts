@@ -1,12 +1,10 @@
 /** `/v2/users`: user administration for global admins. */
 import { z } from "zod";
 import { sendList } from "../http/paging.js";
-import { firestorePages } from "../store/pages.js";
 import { pageQueryShape } from "../schemas/common.js";
 import { defineGroup, route } from "../http/route.js";
 import { userSchema, usersDeleteBodySchema, usersUpdateBodySchema } from "../schemas/users.js";
-import { deleteUsers, updateUsers } from "../services/users.js";
-import { USERS } from "../store/users.js";
+import { deleteUsers, updateUsers, userPages } from "../services/users.js";
 
 export const usersApi = defineGroup({
   name: "users",
@@ -20,11 +18,12 @@ export const usersApi = defineGroup({
       query: z.strictObject(pageQueryShape),
       response: z.record(z.string(), userSchema),
       async handler({ res, deps, query }) {
-        const read = firestorePages(deps.db.collection(USERS), (id, data) => ({
-          key: id,
-          value: deps.users.fromDoc(id, data),
-        }));
-        await sendList(res, { shape: "object", read, limit: query.limit, cursor: query.cursor });
+        await sendList(res, {
+          shape: "object",
+          read: userPages(deps),
+          limit: query.limit,
+          cursor: query.cursor,
+        });
       },
     }),
     route({

@@ -11,12 +11,12 @@ import { createHash } from "node:crypto";
 import type { Firestore } from "firebase-admin/firestore";
 import { ApiError } from "../errors.js";
 import type { Root } from "./root.js";
-
-/** What this service needs of the composition root. */
-type Needs = Pick<Root, "db" | "now">;
 import { firestorePages, type PageReader } from "../store/pages.js";
 import type { Caller } from "../auth/caller.js";
 import { FIRESTORE_MAX_DOCUMENT_BYTES as MAX_DOCUMENT_BYTES } from "../store/document-size.js";
+
+/** What this service needs of the composition root. */
+type Needs = Pick<Root, "db" | "now">;
 
 export const ANNOTATIONS_V1 = "clio_annotations";
 /** Bounds the duplicates one request cleans up; legacy data rarely holds more than a few. */

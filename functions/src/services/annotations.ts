@@ -9,16 +9,16 @@
  */
 import { FieldPath, type DocumentReference, type Firestore } from "firebase-admin/firestore";
 import { z } from "zod";
-import { isAdmin } from "../auth/permissions.js";
+import { isAdmin, ownerWritePermission, readableGroups } from "../auth/permissions.js";
 import { ApiError, badRequest, forbidden } from "../errors.js";
 import type { Root } from "./root.js";
-
-/** What this service needs of the composition root. */
-type Needs = Pick<Root, "db" | "log" | "users">;
 import { invalidCursor, type ListItem, type PageReader } from "../store/pages.js";
 import type { Caller } from "../auth/caller.js";
 import { annotationKey, type Annotation } from "../schemas/annotations.js";
 import { FIRESTORE_MAX_DOCUMENT_BYTES as MAX_DOCUMENT_BYTES } from "../store/document-size.js";
+
+/** What this service needs of the composition root. */
+type Needs = Pick<Root, "db" | "log" | "users">;
 
 export const ANNOTATIONS_V2 = "clio_annotations_v2";
 /** Firestore commits (batches and transactions) take at most 500 writes. */
@@ -58,7 +58,7 @@ export async function readableOwners(deps: Needs, caller: Caller, request: ReadR
     throw forbidden(`Only admins can read the annotations of ${target}`);
   const owners = new Set([target]);
   if (request.groups) {
-    const allowed = isAdmin(user) ? request.groups : request.groups.filter((g) => user.groups.includes(g));
+    const allowed = readableGroups(user, request.groups);
     if (allowed.length === 0)
       throw forbidden(`${user.email} is not a member of ${request.groups.join(", ")}`);
     for (const member of await deps.users.membersOf(allowed)) owners.add(member);
@@ -229,8 +229,7 @@ export async function writeAnnotations(
 
   const { user } = caller;
   const owners = new Set(annotations.map((a) => a.user ?? user.email));
-  for (const owner of owners)
-    await caller.require(owner === user.email ? "can_write_own" : "can_write_others", dataset);
+  for (const owner of owners) await caller.require(ownerWritePermission(user, owner), dataset);
 
   const keys: string[] = [];
   const targets = new Map<string, Target>();
@@ -321,6 +320,6 @@ export async function deleteAnnotation(
   owner?: string,
 ): Promise<void> {
   const whose = owner ?? caller.user.email;
-  await caller.require(whose === caller.user.email ? "can_write_own" : "can_write_others", dataset);
+  await caller.require(ownerWritePermission(caller.user, whose), dataset);
   await userAnnotations(deps.db, dataset, whose).doc(key).delete();
 }

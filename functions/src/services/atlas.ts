@@ -17,18 +17,18 @@ import {
   type DocumentReference,
   type Query,
 } from "firebase-admin/firestore";
-import { allows } from "../auth/permissions.js";
+import { allows, ATLAS_VERIFY } from "../auth/permissions.js";
 import { badRequest, forbidden, notFound } from "../errors.js";
 import type { Root } from "./root.js";
-
-/** What this service needs of the composition root. */
-type Needs = Pick<Root, "datasets" | "db" | "now">;
 import { firestorePages, type ListItem, type PageReader } from "../store/pages.js";
 import type { Caller } from "../auth/caller.js";
 import { atlasPointSchema, type AtlasBody, type AtlasPoint, type Location } from "../schemas/atlas.js";
 import type { User } from "../schemas/users.js";
 import { assertFitsDocument } from "../store/document-size.js";
 import { nowSeconds } from "./kv.js";
+
+/** What this service needs of the composition root. */
+type Needs = Pick<Root, "datasets" | "db" | "now">;
 
 export const ATLAS_PATH = "clio_annotations/ATLAS/annotations";
 /** Bounds the legacy duplicates one upsert or delete looks at. */
@@ -182,7 +182,7 @@ export async function upsertPoint(
   const owner = body.user.toLowerCase();
   if (!(await can("can_write_own", dataset)))
     throw forbidden(`${user.email} cannot write atlas points in dataset ${dataset}`);
-  const mayVerify = await can("can_write_others", dataset);
+  const mayVerify = await can(ATLAS_VERIFY, dataset);
   if (owner !== user.email && !mayVerify)
     throw forbidden(`Only clio_write users can write atlas points for ${owner}`);
   if (body.verified === true && !mayVerify) throw forbidden("Only clio_write users can verify atlas points");
@@ -249,7 +249,7 @@ export async function toggleVerified(deps: Needs, user: User, can: Can, id: stri
   const current = (await ref.get()).data();
   if (!current) throw notFound(`Atlas point ${id} does not exist`);
   const dataset = String(current.dataset);
-  if (!(await can("can_write_others", dataset)))
+  if (!(await can(ATLAS_VERIFY, dataset)))
     throw forbidden(`Only clio_write users can verify atlas points in ${dataset}`);
   return deps.db.runTransaction(async (tx) => {
     const data = (await tx.get(ref)).data();
@@ -281,7 +281,7 @@ export async function visiblePointPages(deps: Needs, user: User): Promise<PageRe
   const writable: string[] = [];
   const readable: string[] = [];
   for (const id of datasets.keys()) {
-    if (allows(user, "can_write_others", id, isPublic(id))) writable.push(id);
+    if (allows(user, ATLAS_VERIFY, id, isPublic(id))) writable.push(id);
     else if (allows(user, "can_read", id, isPublic(id))) readable.push(id);
   }
   const notMine = (data: DocumentData) => data.user !== user.email;

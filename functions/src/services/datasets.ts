@@ -5,27 +5,13 @@
 import { conflict, forbidden, notFound } from "../errors.js";
 import { assertFitsDocument } from "../store/document-size.js";
 import type { Root } from "./root.js";
-
-/** What this service needs of the composition root. */
-type Needs = Pick<Root, "datasets" | "db">;
-import { allows } from "../auth/permissions.js";
+import { ADMIN_ONLY_DATASET_FIELDS, allows } from "../auth/permissions.js";
 import { storedDatasetSchema, type Dataset, type StoredDataset } from "../schemas/datasets.js";
 import type { User } from "../schemas/users.js";
 import { DATASETS } from "../store/datasets.js";
 
-/**
- * Fields that decide where the functions read and write, whom they call with the deployment's
- * credentials, and who may read: only global admins may change them, so a dataset admin cannot
- * point a dataset at another dataset's files or send the neuPrint credential to another host.
- */
-export const ADMIN_ONLY_FIELDS = [
-  "files",
-  "neuprintHTTP",
-  "location",
-  "source",
-  "transfer",
-  "public",
-] as const;
+/** What this service needs of the composition root. */
+type Needs = Pick<Root, "datasets" | "db">;
 
 function sameValue(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
@@ -108,7 +94,7 @@ export async function writeDatasets(
         if (!snap.exists) throw forbidden(`Only admins can create datasets (${id} does not exist)`);
         if (!allows(user, "is_dataset_admin", id, stored?.public === true))
           throw forbidden(`${user.email} is not an admin of dataset ${id}`);
-        const changed = ADMIN_ONLY_FIELDS.filter((f) => !sameValue(stored?.[f], datasets[id]![f]));
+        const changed = ADMIN_ONLY_DATASET_FIELDS.filter((f) => !sameValue(stored?.[f], datasets[id]![f]));
         if (changed.length > 0)
           throw forbidden(`Only admins can change ${changed.join(", ")} of dataset ${id}`);
       }

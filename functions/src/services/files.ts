@@ -5,12 +5,12 @@
  */
 import { ApiError, badRequest, notFound, unavailable } from "../errors.js";
 import type { Root } from "./root.js";
-
-/** What this service needs of the composition root. */
-type Needs = Pick<Root, "config" | "datasets" | "now">;
 import { relativePath, type SignedFile } from "../schemas/files.js";
 import { storageFor } from "../storage/client.js";
 import { signRead, startResumableUpload, statObject, type ObjectInfo } from "../storage/objects.js";
+
+/** What this service needs of the composition root. */
+type Needs = Pick<Root, "config" | "datasets" | "now">;
 
 export interface FileLocation {
   dataset: string;

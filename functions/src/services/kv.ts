@@ -6,11 +6,11 @@
 import type { DocumentData, DocumentReference, Firestore } from "firebase-admin/firestore";
 import { notFound } from "../errors.js";
 import type { Root } from "./root.js";
+import { firestorePages, type PageReader } from "../store/pages.js";
+import { assertFitsDocument } from "../store/document-size.js";
 
 /** What this service needs of the composition root. */
 type Needs = Pick<Root, "db" | "now">;
-import { firestorePages, type PageReader } from "../store/pages.js";
-import { assertFitsDocument } from "../store/document-size.js";
 
 export const KEYVALUE = "clio_keyvalue";
 export const TIMESTAMP_FIELD = "_timestamp";

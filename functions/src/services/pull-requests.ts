@@ -5,15 +5,15 @@
 import type { DocumentData } from "firebase-admin/firestore";
 import { badRequest, forbidden, notFound } from "../errors.js";
 import type { Root } from "./root.js";
-
-/** What this service needs of the composition root. */
-type Needs = Pick<Root, "db" | "now">;
 import type { PageReader } from "../store/pages.js";
 import { firestoreId } from "../schemas/kv.js";
 import type { User } from "../schemas/users.js";
 import { allows } from "../auth/permissions.js";
 import { assertFitsDocument } from "../store/document-size.js";
 import { kvRef, nowSeconds, TIMESTAMP_FIELD } from "./kv.js";
+
+/** What this service needs of the composition root. */
+type Needs = Pick<Root, "db" | "now">;
 
 export const PULL_REQUESTS = "clio_pull_requests";
 /** Bounds what one user's entry reads: scopes, and keys per scope. */

@@ -6,14 +6,14 @@
  */
 import type { DocumentData } from "firebase-admin/firestore";
 import type { Root } from "./root.js";
-
-/** What this service needs of the composition root. */
-type Needs = Pick<Root, "datasets" | "db" | "now">;
 import { firestorePages, type PageReader } from "../store/pages.js";
 import type { Location } from "../schemas/atlas.js";
 import type { User } from "../schemas/users.js";
 import { deleteLocated, locationKey, upsertLocated } from "./atlas.js";
 import { nowSeconds } from "./kv.js";
+
+/** What this service needs of the composition root. */
+type Needs = Pick<Root, "datasets" | "db" | "now">;
 
 export const SAVEDSEARCHES_PATH = "clio_savedsearches/USER/searches";
 

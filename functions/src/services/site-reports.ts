@@ -1,12 +1,12 @@
 /** Site reports: one per user per UTC day at `clio_site_reports/{email}-{YYYY-MM-DD}`, overwritten. */
 import type { DocumentData } from "firebase-admin/firestore";
 import type { Root } from "./root.js";
-
-/** What this service needs of the composition root. */
-type Needs = Pick<Root, "db" | "now">;
 import { firestorePages, type PageReader } from "../store/pages.js";
 import type { User } from "../schemas/users.js";
 import { assertFitsDocument } from "../store/document-size.js";
+
+/** What this service needs of the composition root. */
+type Needs = Pick<Root, "db" | "now">;
 
 export const SITE_REPORTS = "clio_site_reports";
 

@@ -1,13 +1,22 @@
 /** User administration over `clio_users` (admins only; the API layer checks). */
 import type { z } from "zod";
 import type { Root } from "./root.js";
+import type { userUpdateSchema } from "../schemas/users.js";
+import { firestorePages, type PageReader } from "../store/pages.js";
+import { USERS } from "../store/users.js";
 
 /** What this service needs of the composition root. */
 type Needs = Pick<Root, "db" | "users">;
-import type { userUpdateSchema } from "../schemas/users.js";
-import { USERS } from "../store/users.js";
 
 type UserUpdate = z.infer<typeof userUpdateSchema>;
+
+/** Every user, by email, as clients see them. */
+export function userPages(deps: Needs): PageReader {
+  return firestorePages(deps.db.collection(USERS), (id, data) => ({
+    key: id,
+    value: deps.users.fromDoc(id, data),
+  }));
+}
 
 /**
  * Applies updates: each field sent replaces the stored one, fields not sent are kept. clio-store
