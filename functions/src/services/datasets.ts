@@ -8,7 +8,7 @@ import type { Root } from "./root.js";
 import { ADMIN_ONLY_DATASET_FIELDS, allows } from "../auth/permissions.js";
 import { storedDatasetSchema, type Dataset, type StoredDataset } from "../schemas/datasets.js";
 import type { User } from "../schemas/users.js";
-import { DATASETS } from "../store/datasets.js";
+import { DATASETS, readStoredDataset } from "../store/datasets.js";
 
 /** What this service needs of the composition root. */
 type Needs = Pick<Root, "datasets" | "db">;
@@ -89,7 +89,8 @@ export async function writeDatasets(
     const snaps = await tx.getAll(...ids.map((id) => collection.doc(id)));
     snaps.forEach((snap, i) => {
       const id = ids[i]!;
-      const stored = snap.data() as StoredDataset | undefined;
+      const data = snap.data();
+      const stored = data === undefined ? undefined : readStoredDataset(data);
       if (!allows(user, "is_admin")) {
         if (!snap.exists) throw forbidden(`Only admins can create datasets (${id} does not exist)`);
         if (!allows(user, "is_dataset_admin", id, stored?.public === true))
