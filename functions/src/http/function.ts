@@ -1,6 +1,7 @@
 /**
- * Turns an API group into a 2nd-gen HTTPS function. The app and its dependencies are built on
- * the first request, when params can be read, and then reused by every request of the instance.
+ * Turns an API group into a 2nd-gen HTTPS function. The instance's composition root and the app
+ * are built on the first request, when params can be read, and then reused by every request the
+ * instance serves.
  *
  * index.ts passes each group as a loader (`lazyGroup`), so that importing index.ts, which every
  * deployed function does, loads no API module: a function imports its own group on its first
@@ -11,8 +12,8 @@
 import type { Request, Response } from "express";
 import { onRequest, type HttpsOptions } from "firebase-functions/https";
 import { loadConfig, tokenSecret } from "../config.js";
+import { instance } from "../services/root.js";
 import { createApp } from "./app.js";
-import { createDeps } from "../services/deps.js";
 import type { ApiGroup } from "./route.js";
 
 type Handler = (req: Request, res: Response) => void;
@@ -23,8 +24,7 @@ export type GroupSource = ApiGroup | (() => Promise<ApiGroup>);
 export function httpFunction(group: GroupSource, options: HttpsOptions = {}) {
   let app: Promise<Handler> | undefined;
   const loadGroup = typeof group === "function" ? group : () => Promise.resolve(group);
-  const build = async (): Promise<Handler> =>
-    createApp(await loadGroup(), createDeps({ config: loadConfig() }));
+  const build = async (): Promise<Handler> => createApp(await loadGroup(), instance(loadConfig));
   const fn = onRequest({ secrets: [tokenSecret], invoker: "public", ...options }, async (req, res) => {
     app ??= build();
     let handler: Handler;
