@@ -3,7 +3,8 @@
  * Authorization headers and request bodies are never logged, and `redact` masks any field whose
  * name looks secret in case one slips into a structured object.
  */
-import { logger as functionsLogger } from "firebase-functions";
+// The logger's own entry point: the package root loads every trigger provider.
+import * as functionsLogger from "firebase-functions/logger";
 
 export type LogFields = Record<string, unknown>;
 
