@@ -7,6 +7,7 @@ import { annotationsV1Api } from "./api/annotations-v1.js";
 import { annotationsApi } from "./api/annotations.js";
 import { atlasApi, atlasVerifyApi } from "./api/atlas.js";
 import { catalogAdminApi, catalogApi } from "./api/catalog.js";
+import { connectomeApi } from "./api/connectome.js";
 import { datasetsApi } from "./api/datasets.js";
 import { docsApi } from "./api/docs.js";
 import { filesApi } from "./api/files.js";
@@ -56,3 +57,6 @@ export { filesCrawl, filesObjectDeleted, filesObjectFinalized } from "./triggers
 export const catalog = httpFunction(catalogApi, { memory: "1GiB" });
 export const catalogadmin = httpFunction(catalogAdminApi, { memory: "4GiB", timeoutSeconds: 540 });
 export { harvestDandi, harvestHippocampome, harvestModeldb, harvestNeuromorpho } from "./triggers/harvest.js";
+
+// Connectomes (WormWideWeb's API): every graph an instance is asked for stays in memory.
+export const connectome = httpFunction(connectomeApi);
