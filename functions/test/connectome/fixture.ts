@@ -22,8 +22,13 @@ import { resetToSeed, serve, type TestServer } from "../helpers/server.js";
 
 export const CONNECTOME_DIR = path.join(import.meta.dirname, "..", "..", "..", "emulator-data", "connectome");
 
-export async function ingestFixture(dir = CONNECTOME_DIR): Promise<void> {
-  await writeConnectome({ db: firestore() }, await readConnectomeFolder(dir));
+let plan: ReturnType<typeof readConnectomeFolder> | undefined;
+
+/** Ingests the shipped folder (read and checked once per run), or only the named datasets. */
+export async function ingestFixture(only?: string[]): Promise<void> {
+  const full = await (plan ??= readConnectomeFolder(CONNECTOME_DIR));
+  const datasets = only ? full.datasets.filter((d) => only.includes(d.doc.id)) : full.datasets;
+  await writeConnectome({ db: firestore() }, { ...full, datasets });
 }
 
 /** A server with a cold connectome group over the seeded personas and the ingested fixture. */

@@ -107,6 +107,11 @@ export class ConnectomeStore {
     return new DatasetGraphs(blob, (cell) => cells.byName.get(cell)?.class ?? cell);
   }
 
+  /** Forgets the dataset list (graphs stay keyed by version, so a re-ingest is still noticed). */
+  invalidate(): void {
+    this.datasetsSnap = undefined;
+  }
+
   /** Number of datasets whose graphs this instance holds. */
   get loaded(): number {
     return this.graphs.size;
