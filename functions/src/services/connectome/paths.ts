@@ -13,6 +13,7 @@
  */
 import { Heap } from "heap-js";
 import type { Digraph, Edge } from "./graph.js";
+import { MinHeap } from "./minheap.js";
 
 export interface Budget {
   maxPaths: number;
@@ -40,11 +41,12 @@ export function distances(g: Digraph, source: number, weighted: boolean): Float6
   const dist = new Float64Array(n).fill(Infinity);
   const seen = new Float64Array(n).fill(Infinity);
   const done = new Uint8Array(n);
-  const heap = new Heap<[number, number]>((a, b) => a[0] - b[0]);
+  const heap = new MinHeap(g.size + 1);
   seen[source] = 0;
-  heap.push([0, source]);
+  heap.push(0, source);
   while (heap.length > 0) {
-    const [d, v] = heap.pop()!;
+    const d = heap.peekKey();
+    const v = heap.pop();
     if (done[v]) continue;
     done[v] = 1;
     dist[v] = d;
@@ -52,7 +54,7 @@ export function distances(g: Digraph, source: number, weighted: boolean): Float6
       const vu = d + cost(e, weighted);
       if (!done[e.to] && vu < seen[e.to]!) {
         seen[e.to] = vu;
-        heap.push([vu, e.to]);
+        heap.push(vu, e.to);
       }
     }
   }
@@ -216,7 +218,34 @@ export function hopLimitedShortestPaths(
   return { paths, truncated };
 }
 
-/** One cheapest path avoiding `blockedNodes` and `blockedEdges` (`from * n + to`), or undefined. */
+/** Cost from every node to `target` (Dijkstra over reversed edges): Yen's A* heuristic. */
+function distancesTo(g: Digraph, target: number, weighted: boolean): Float64Array {
+  const n = g.names.length;
+  const dist = new Float64Array(n).fill(Infinity);
+  const done = new Uint8Array(n);
+  const heap = new MinHeap(g.size + 1);
+  dist[target] = 0;
+  heap.push(0, target);
+  while (heap.length > 0) {
+    const v = heap.pop();
+    if (done[v]) continue;
+    done[v] = 1;
+    for (const e of g.inn[v]!) {
+      const c = dist[v]! + cost(e, weighted);
+      if (c < dist[e.from]!) {
+        dist[e.from] = c;
+        heap.push(c, e.from);
+      }
+    }
+  }
+  return dist;
+}
+
+/**
+ * One cheapest path avoiding `blockedNodes` and `blockedEdges` (`from * n + to`), or undefined.
+ * A* guided by the exact distances to the target in the whole graph (`toTarget`): blocking only
+ * lengthens paths, so the guide never overestimates and the first arrival is the cheapest.
+ */
 function cheapestPath(
   g: Digraph,
   source: number,
@@ -224,30 +253,35 @@ function cheapestPath(
   weighted: boolean,
   blockedNodes: Set<number>,
   blockedEdges: Set<number>,
+  toTarget: Float64Array,
+  work: { steps: number },
 ): number[] | undefined {
   const n = g.names.length;
   const dist = new Float64Array(n).fill(Infinity);
   const prev = new Int32Array(n).fill(-1);
   const done = new Uint8Array(n);
-  const heap = new Heap<[number, number]>((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const heap = new MinHeap(64);
   dist[source] = 0;
-  heap.push([0, source]);
+  heap.push(toTarget[source]!, source);
   while (heap.length > 0) {
-    const [d, v] = heap.pop()!;
+    const v = heap.pop();
     if (done[v]) continue;
     done[v] = 1;
     if (v === target) break;
+    const d = dist[v]!;
+    work.steps += g.out[v]!.length;
     for (const e of g.out[v]!) {
+      if (done[e.to] || toTarget[e.to] === Infinity) continue;
       if (blockedNodes.has(e.to) || blockedEdges.has(v * n + e.to)) continue;
       const c = d + cost(e, weighted);
       if (c < dist[e.to]!) {
         dist[e.to] = c;
         prev[e.to] = v;
-        heap.push([c, e.to]);
+        heap.push(c + toTarget[e.to]!, e.to);
       }
     }
   }
-  if (dist[target] === Infinity) return undefined;
+  if (!done[target]) return undefined;
   const path = [target];
   while (path[path.length - 1] !== source) path.push(prev[path[path.length - 1]!]!);
   return path.reverse();
@@ -267,7 +301,9 @@ export function kShortestPaths(
 ): PathsResult & { costs: number[] } {
   if (source === target) return { paths: [[source]], costs: [0], truncated: false };
   const n = g.names.length;
-  const first = cheapestPath(g, source, target, weighted, new Set(), new Set());
+  const toTarget = distancesTo(g, target, weighted);
+  const work = { steps: g.size };
+  const first = cheapestPath(g, source, target, weighted, new Set(), new Set(), toTarget, work);
   if (!first) return { paths: [], costs: [], truncated: false };
   const accepted: number[][] = [first];
   const costs = [pathCost(g, first, weighted)];
@@ -276,12 +312,11 @@ export function kShortestPaths(
   const candidates = new Heap<{ cost: number; path: number[] }>(
     (a, b) => a.cost - b.cost || comparePaths(g, a.path, b.path),
   );
-  let steps = 0;
   let truncated = false;
   while (accepted.length < Math.min(k, budget.maxPaths)) {
     const last = accepted[accepted.length - 1]!;
     for (let j = 0; j + 1 < last.length; j++) {
-      if ((steps += g.size) > budget.maxSteps) {
+      if (work.steps > budget.maxSteps) {
         truncated = true;
         break;
       }
@@ -290,7 +325,7 @@ export function kShortestPaths(
       for (const p of accepted)
         if (p.length > j + 1 && root.every((v, i) => p[i] === v)) blockedEdges.add(p[j]! * n + p[j + 1]!);
       const blockedNodes = new Set(root.slice(0, j));
-      const spur = cheapestPath(g, last[j]!, target, weighted, blockedNodes, blockedEdges);
+      const spur = cheapestPath(g, last[j]!, target, weighted, blockedNodes, blockedEdges, toTarget, work);
       if (!spur) continue;
       const path = [...root.slice(0, j), ...spur];
       const id = key(path);
