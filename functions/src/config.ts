@@ -184,6 +184,33 @@ export const params = {
   }),
 };
 
+// ---- Connectome path queries (issue 13): hard caps, so no query runs away -------------------
+export const connectomeParams = {
+  connectomeDefaultPaths: defineInt("CONNECTOME_DEFAULT_PATHS", {
+    default: 1000,
+    description: "Paths find-paths returns when the caller sets no maxPaths (more are truncated).",
+  }),
+  connectomeMaxPaths: defineInt("CONNECTOME_MAX_PATHS", {
+    default: 10000,
+    description: "The most paths any find-paths answer holds (truncated: true beyond).",
+  }),
+  connectomeMaxSteps: defineInt("CONNECTOME_MAX_STEPS", {
+    default: 2_000_000,
+    description: "Work units (edge relaxations, enumeration steps) per dataset before truncated: true.",
+  }),
+};
+const connectomeConfigShape = {
+  connectomeDefaultPaths: z.number().int().min(1).max(100_000).default(1000),
+  connectomeMaxPaths: z.number().int().min(1).max(100_000).default(10000),
+  connectomeMaxSteps: z.number().int().min(1000).max(100_000_000).default(2_000_000),
+};
+const connectomeConfigValues = () => ({
+  connectomeDefaultPaths: connectomeParams.connectomeDefaultPaths.value(),
+  connectomeMaxPaths: connectomeParams.connectomeMaxPaths.value(),
+  connectomeMaxSteps: connectomeParams.connectomeMaxSteps.value(),
+});
+// ---- end connectome -------------------------------------------------------------------------
+
 /**
  * When each source's scheduled harvest function wakes up (Cloud Scheduler cron, UTC). Not params:
  * the SDK takes a schedule only as a literal string at deploy time. Each wake-up continues a run
@@ -315,6 +342,7 @@ export const configSchema = z.object({
     .positive()
     .default(2 * 1024 * 1024 * 1024),
   catalogDownloadFileTimeoutSeconds: z.number().int().positive().default(60),
+  ...connectomeConfigShape,
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -374,6 +402,7 @@ export function loadConfig(): Config {
     catalogDownloadMaxRecords: params.catalogDownloadMaxRecords.value(),
     catalogDownloadMaxBytes: params.catalogDownloadMaxBytes.value(),
     catalogDownloadFileTimeoutSeconds: params.catalogDownloadFileTimeoutSeconds.value(),
+    ...connectomeConfigValues(),
   });
   return resolved;
 }

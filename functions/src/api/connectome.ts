@@ -20,7 +20,6 @@ import {
 } from "../schemas/connectome.js";
 import {
   availableNeurons,
-  DEFAULT_PATH_LIMITS,
   findPaths,
   getEdges,
   resolveDatasets,
@@ -83,7 +82,12 @@ export function makeConnectomeApi(options: ConnectomeApiOptions = {}) {
   let store: ConnectomeStore | undefined;
   const storeOf = (deps: Deps) =>
     (store ??= new ConnectomeStore({ db: deps.db, now: deps.now, ttlMs: deps.config.cacheSeconds * 1000 }));
-  const limits = options.limits ?? DEFAULT_PATH_LIMITS;
+  const limitsOf = (deps: Deps): PathLimits =>
+    options.limits ?? {
+      defaultMaxPaths: deps.config.connectomeDefaultPaths,
+      hardMaxPaths: deps.config.connectomeMaxPaths,
+      maxSteps: deps.config.connectomeMaxSteps,
+    };
 
   const group = defineGroup({
     name: "connectome",
@@ -165,7 +169,7 @@ export function makeConnectomeApi(options: ConnectomeApiOptions = {}) {
             .safeParse(ids);
           if (!parsedIds.success) throw new ApiError("invalid_argument", "datasets must be 1-32 dataset ids");
           const docs = await resolveDatasets(storeOf(ctx.deps), parsedIds.data, await authorizer(ctx));
-          return findPaths(storeOf(ctx.deps), docs, q, limits, multi);
+          return findPaths(storeOf(ctx.deps), docs, q, limitsOf(ctx.deps), multi);
         },
       }),
     ],
