@@ -184,8 +184,12 @@ export const params = {
   }),
 };
 
-// ---- Connectome path queries (issue 13): hard caps, so no query runs away -------------------
+// ---- Connectomes and activity (issue 13): path-query caps, the activity bucket ----------------
 export const connectomeParams = {
+  activityBucket: defineString("ACTIVITY_BUCKET", {
+    default: "",
+    description: "Bucket of the ingested activity traces, behaviour and encoding (/v2/activity); empty: 503.",
+  }),
   connectomeDefaultPaths: defineInt("CONNECTOME_DEFAULT_PATHS", {
     default: 1000,
     description: "Paths find-paths returns when the caller sets no maxPaths (more are truncated).",
@@ -200,16 +204,18 @@ export const connectomeParams = {
   }),
 };
 const connectomeConfigShape = {
+  activityBucket: z.string().default(""),
   connectomeDefaultPaths: z.number().int().min(1).max(100_000).default(1000),
   connectomeMaxPaths: z.number().int().min(1).max(100_000).default(10000),
   connectomeMaxSteps: z.number().int().min(1000).max(100_000_000).default(2_000_000),
 };
 const connectomeConfigValues = () => ({
+  activityBucket: connectomeParams.activityBucket.value(),
   connectomeDefaultPaths: connectomeParams.connectomeDefaultPaths.value(),
   connectomeMaxPaths: connectomeParams.connectomeMaxPaths.value(),
   connectomeMaxSteps: connectomeParams.connectomeMaxSteps.value(),
 });
-// ---- end connectome -------------------------------------------------------------------------
+// ---- end connectomes and activity -------------------------------------------------------------------------
 
 /**
  * When each source's scheduled harvest function wakes up (Cloud Scheduler cron, UTC). Not params:

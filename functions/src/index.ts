@@ -7,6 +7,7 @@ import { annotationsV1Api } from "./api/annotations-v1.js";
 import { annotationsApi } from "./api/annotations.js";
 import { atlasApi, atlasVerifyApi } from "./api/atlas.js";
 import { catalogAdminApi, catalogApi } from "./api/catalog.js";
+import { activityApi } from "./api/activity.js";
 import { connectomeApi } from "./api/connectome.js";
 import { datasetsApi } from "./api/datasets.js";
 import { docsApi } from "./api/docs.js";
@@ -60,3 +61,4 @@ export { harvestDandi, harvestHippocampome, harvestModeldb, harvestNeuromorpho }
 
 // Connectomes (WormWideWeb's API): every graph an instance is asked for stays in memory.
 export const connectome = httpFunction(connectomeApi);
+export const activity = httpFunction(activityApi);

@@ -32,12 +32,15 @@ import type { Deps } from "../services/deps.js";
 /** WormWideWeb caches available-neurons for 90 days: the data only change on re-ingest. */
 const AVAILABLE_NEURONS_MAX_AGE = 7_776_000;
 
+/** Throws 401/403 unless the caller may read `dataset`; public datasets need nothing. */
+export type ReadCheck = (dataset: string, isPublic: boolean) => Promise<void>;
+
 /**
  * Routes here take no token but verify one when sent (a disabled or bad token is refused), as the
  * coming `allow: "anyone"` will do in http/; then public datasets need nothing and private ones
- * need can_read.
+ * need can_read on the clio dataset of the same id. Shared with /v2/activity.
  */
-async function authorizer(ctx: Ctx): Promise<Authorize> {
+export async function readCheck(ctx: Ctx): Promise<ReadCheck> {
   const token = bearerToken(ctx.req.headers.authorization);
   let helpers = { can: ctx.can, signedIn: false };
   if (token) {
@@ -47,12 +50,16 @@ async function authorizer(ctx: Ctx): Promise<Authorize> {
     ctx.res.locals.user = user.email;
     helpers = { can: makeCtxHelpers(ctx.deps, user).can, signedIn: true };
   }
-  return async (doc: ConnectomeDatasetDoc) => {
-    if (doc.public) return;
-    if (!helpers.signedIn) throw unauthenticated(`Connectome dataset ${doc.id} is not public: sign in`);
-    if (!(await helpers.can("can_read", doc.id)))
-      throw forbidden(`No read access to connectome dataset ${doc.id}`);
+  return async (dataset, isPublic) => {
+    if (isPublic) return;
+    if (!helpers.signedIn) throw unauthenticated(`Dataset ${dataset} is not public: sign in`);
+    if (!(await helpers.can("can_read", dataset))) throw forbidden(`No read access to dataset ${dataset}`);
   };
+}
+
+async function authorizer(ctx: Ctx): Promise<Authorize> {
+  const check = await readCheck(ctx);
+  return (doc: ConnectomeDatasetDoc) => check(doc.id, doc.public);
 }
 
 /** Sets ETag and Cache-Control; answers 304 (true) when the client already has this version. */

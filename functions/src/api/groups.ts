@@ -8,6 +8,7 @@ import { annotationsV1Api } from "./annotations-v1.js";
 import { annotationsApi } from "./annotations.js";
 import { atlasApi, atlasVerifyApi } from "./atlas.js";
 import { catalogAdminApi, catalogApi } from "./catalog.js";
+import { activityApi } from "./activity.js";
 import { connectomeApi } from "./connectome.js";
 import { datasetsApi } from "./datasets.js";
 import { filesApi } from "./files.js";
@@ -42,4 +43,5 @@ export const apiGroups: ApiGroup[] = [
   catalogApi,
   catalogAdminApi,
   connectomeApi,
+  activityApi,
 ];
