@@ -17,7 +17,7 @@ import { configSchema } from "../functions/src/config.js";
 import { createApp } from "../functions/src/http/app.js";
 import type { Logger } from "../functions/src/log.js";
 import type { FindPathsQuery } from "../functions/src/schemas/connectome.js";
-import { createDeps } from "../functions/src/services/deps.js";
+import { createRoot } from "../functions/src/services/root.js";
 import {
   readConnectomeFolder,
   writeConnectome,
@@ -122,7 +122,7 @@ export async function runConnectomeBench(): Promise<Record<string, number | stri
       projectId: PROJECT_ID,
       tokenSecret: "bench-secret-0123456789abcdef0123",
     });
-    const deps = createDeps({ config, db, log: silent });
+    const deps = createRoot({ config, db, log: silent });
     const server = await listen(createApp(makeConnectomeApi(), deps));
     const get = async (path: string) => {
       const res = await fetch(`${server.url}${path}`);

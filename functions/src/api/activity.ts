@@ -25,8 +25,8 @@ import {
   findNeuron,
   trace,
 } from "../services/activity/read.js";
-import type { Deps } from "../services/deps.js";
-import { storageFor } from "../storage/client.js";
+import { storageClient } from "../services/clients.js";
+import { provide, type Root } from "../services/root.js";
 import { readCheck } from "./connectome.js";
 
 const DAY = 86_400;
@@ -47,16 +47,20 @@ function cached(req: Request, res: Response, docs: ActivityDatasetDoc[], maxAge:
 }
 
 /** The group with its own per-instance store (see ActivityStore). */
+export const activityStore = provide(
+  "activity-store",
+  (root) =>
+    new ActivityStore({
+      db: root.db,
+      storage: () => root.get(storageClient),
+      bucket: root.config.activityBucket,
+      now: root.now,
+      ttlMs: root.config.cacheSeconds * 1000,
+    }),
+);
+
 export function makeActivityApi() {
-  let store: ActivityStore | undefined;
-  const storeOf = (deps: Deps) =>
-    (store ??= new ActivityStore({
-      db: deps.db,
-      storage: () => storageFor(deps.config),
-      bucket: deps.config.activityBucket,
-      now: deps.now,
-      ttlMs: deps.config.cacheSeconds * 1000,
-    }));
+  const storeOf = (deps: Root) => deps.get(activityStore);
   /** Every dataset the caller may read (public ones, and private ones they can read). */
   const readable = async (ctx: Parameters<typeof readCheck>[0]) => {
     const check = await readCheck(ctx);
@@ -85,7 +89,7 @@ export function makeActivityApi() {
       route({
         method: "get",
         path: "/datasets",
-        auth: "none",
+        allow: "anyone",
         summary: "Every activity dataset (one row per dataset, its types as a list)",
         description: "WormWideWeb repeats a dataset once per type; this is the list it meant. Cached 1 day.",
         response: datasetsResponse,
@@ -105,7 +109,7 @@ export function makeActivityApi() {
       route({
         method: "get",
         path: "/atanas_kim_2023_encoding",
-        auth: "none",
+        allow: "anyone",
         summary: "Encoding of the labelled Atanas & Kim 2023 NeuroPAL datasets, by dataset",
         description: "`idx_neruon` (sic) is WormWideWeb's field name. Cached 30 days.",
         response: atanasKimResponse,
@@ -118,7 +122,7 @@ export function makeActivityApi() {
       route({
         method: "get",
         path: "/find_neuron",
-        auth: "none",
+        allow: "anyone",
         summary:
           "Where each labelled neuron class was recorded (class → [dv, lr], match → datasets → indices)",
         response: findNeuronResponse,
@@ -131,7 +135,7 @@ export function makeActivityApi() {
       route({
         method: "get",
         path: "/:dataset/behavior",
-        auth: "none",
+        allow: "anyone",
         summary: "Behaviour traces (velocity x10, head curve, angular velocity, feeding) and reversals",
         params: activityDatasetParams,
         response: behaviorResponse,
@@ -144,7 +148,7 @@ export function makeActivityApi() {
       route({
         method: "get",
         path: "/:dataset/encoding",
-        auth: "none",
+        allow: "anyone",
         summary: "Encoding table of a dataset (404 when it has none)",
         params: activityDatasetParams,
         response: encodingResponse,
@@ -157,7 +161,7 @@ export function makeActivityApi() {
       route({
         method: "get",
         path: "/:dataset/:idx",
-        auth: "none",
+        allow: "anyone",
         summary: "The z-scored GCaMP trace of one neuron (1-based index), 6 decimals",
         params: traceParams,
         response: traceResponse,

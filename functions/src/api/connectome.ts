@@ -7,8 +7,7 @@
 import type { Request, Response } from "express";
 import { z } from "zod";
 import { ApiError, forbidden, unauthenticated } from "../errors.js";
-import { bearerToken } from "../auth/tokens.js";
-import { defineGroup, makeCtxHelpers, route, type Ctx } from "../http/route.js";
+import { defineGroup, route, type Ctx } from "../http/route.js";
 import {
   availableNeuronsQuery,
   availableNeuronsResponse,
@@ -27,7 +26,7 @@ import {
   type PathLimits,
 } from "../services/connectome/queries.js";
 import { ConnectomeStore } from "../services/connectome/store.js";
-import type { Deps } from "../services/deps.js";
+import { provide, type Root } from "../services/root.js";
 
 /** WormWideWeb caches available-neurons for 90 days: the data only change on re-ingest. */
 const AVAILABLE_NEURONS_MAX_AGE = 7_776_000;
@@ -36,25 +35,16 @@ const AVAILABLE_NEURONS_MAX_AGE = 7_776_000;
 export type ReadCheck = (dataset: string, isPublic: boolean) => Promise<void>;
 
 /**
- * Routes here take no token but verify one when sent (a disabled or bad token is refused), as the
- * coming `allow: "anyone"` will do in http/; then public datasets need nothing and private ones
- * need can_read on the clio dataset of the same id. Shared with /v2/activity.
+ * Routes here are `allow: "anyone"` (a token, when sent, is verified by http/); then public
+ * datasets need nothing and private ones need can_read on the clio dataset of the same id.
+ * Shared with /v2/activity.
  */
-export async function readCheck(ctx: Ctx): Promise<ReadCheck> {
-  const token = bearerToken(ctx.req.headers.authorization);
-  let helpers = { can: ctx.can, signedIn: false };
-  if (token) {
-    const principal = await ctx.deps.verifier.verify(token);
-    const user = await ctx.deps.users.get(principal.email);
-    if (user.disabled) throw forbidden("Inactive user");
-    ctx.res.locals.user = user.email;
-    helpers = { can: makeCtxHelpers(ctx.deps, user).can, signedIn: true };
-  }
-  return async (dataset, isPublic) => {
+export function readCheck(ctx: Ctx): Promise<ReadCheck> {
+  return Promise.resolve(async (dataset: string, isPublic: boolean) => {
     if (isPublic) return;
-    if (!helpers.signedIn) throw unauthenticated(`Dataset ${dataset} is not public: sign in`);
-    if (!(await helpers.can("can_read", dataset))) throw forbidden(`No read access to dataset ${dataset}`);
-  };
+    if (!ctx.principal) throw unauthenticated(`Dataset ${dataset} is not public: sign in`);
+    if (!(await ctx.can("can_read", dataset))) throw forbidden(`No read access to dataset ${dataset}`);
+  });
 }
 
 async function authorizer(ctx: Ctx): Promise<Authorize> {
@@ -85,11 +75,14 @@ export interface ConnectomeApiOptions {
  * The group with its own store: one instance of the function builds it once, so the loaded graphs
  * live as long as the instance (tests and benches build fresh ones to get a cold instance).
  */
+export const connectomeStore = provide(
+  "connectome-store",
+  (root) => new ConnectomeStore({ db: root.db, now: root.now, ttlMs: root.config.cacheSeconds * 1000 }),
+);
+
 export function makeConnectomeApi(options: ConnectomeApiOptions = {}) {
-  let store: ConnectomeStore | undefined;
-  const storeOf = (deps: Deps) =>
-    (store ??= new ConnectomeStore({ db: deps.db, now: deps.now, ttlMs: deps.config.cacheSeconds * 1000 }));
-  const limitsOf = (deps: Deps): PathLimits =>
+  const storeOf = (deps: Root) => deps.get(connectomeStore);
+  const limitsOf = (deps: Root): PathLimits =>
     options.limits ?? {
       defaultMaxPaths: deps.config.connectomeDefaultPaths,
       hardMaxPaths: deps.config.connectomeMaxPaths,
@@ -103,7 +96,7 @@ export function makeConnectomeApi(options: ConnectomeApiOptions = {}) {
       route({
         method: "get",
         path: "/available-neurons",
-        auth: "none",
+        allow: "anyone",
         summary: "Cells and classes of one or more datasets (WormWideWeb's available-neurons)",
         description:
           "`datasets` is a comma-separated list; the answer is the union. A class lists every cell of the class " +
@@ -119,7 +112,7 @@ export function makeConnectomeApi(options: ConnectomeApiOptions = {}) {
       route({
         method: "post",
         path: "/get-edges",
-        auth: "none",
+        allow: "anyone",
         summary: "Edges among neurons and classes, per dataset (WormWideWeb's get-edges)",
         description:
           "Labels: an input neuron by name, an input class by class, other cells by name when " +
@@ -143,7 +136,7 @@ export function makeConnectomeApi(options: ConnectomeApiOptions = {}) {
       route({
         method: "get",
         path: "/get-edges",
-        auth: "none",
+        allow: "anyone",
         summary: "Not allowed: get-edges is a POST",
         response: z.null(),
         handler() {
@@ -155,7 +148,7 @@ export function makeConnectomeApi(options: ConnectomeApiOptions = {}) {
       route({
         method: "get",
         path: "/find-paths",
-        auth: "none",
+        allow: "anyone",
         summary: "Every tied shortest path between two neurons or classes (WormWideWeb's find-paths)",
         description:
           "networkx-exact: Dijkstra on 1/synapse count (`weighted=true`) or hop count, float costs summed from " +
@@ -181,7 +174,7 @@ export function makeConnectomeApi(options: ConnectomeApiOptions = {}) {
       }),
     ],
   });
-  return Object.assign(group, { store: () => store });
+  return group;
 }
 
 export const connectomeApi = makeConnectomeApi();

@@ -4,6 +4,7 @@
  * merge, unknown cells dropped), independent of the service's code.
  */
 import assert from "node:assert/strict";
+import { connectomeStore } from "../../src/api/connectome.js";
 import { firestore } from "../../src/store/firebase.js";
 import { checkMatrix } from "../helpers/matrix.js";
 import { call, personaTokens, PRIVATE_DS, type Persona } from "../helpers/server.js";
@@ -281,7 +282,7 @@ describe("connectome available-neurons and get-edges", () => {
         for (const request of requests)
           await checkMatrix(server, tokens, request, expected, async () => {
             await seedPrivateConnectome();
-            server.api.store()?.invalidate();
+            server.deps.get(connectomeStore).invalidate();
           });
       });
     }
