@@ -313,6 +313,32 @@ export const settings = {
     "How long a catalog download waits for one upstream file before listing it as failed.",
     z.number().int().positive(),
   ),
+  // ---- Connectomes and activity (issue 13): path-query caps, the activity bucket ----------------
+  connectomeDefaultPaths: int(
+    "CONNECTOME_DEFAULT_PATHS",
+    1000,
+    "Paths find-paths returns when the caller sets no maxPaths (more are truncated).",
+    z.number().int().min(1).max(100_000),
+  ),
+  connectomeMaxPaths: int(
+    "CONNECTOME_MAX_PATHS",
+    10000,
+    "The most paths any find-paths answer holds (truncated: true beyond).",
+    z.number().int().min(1).max(100_000),
+  ),
+  connectomeMaxSteps: int(
+    "CONNECTOME_MAX_STEPS",
+    2_000_000,
+    "Work units (edge relaxations, enumeration steps) per dataset before find-paths says truncated.",
+    z.number().int().min(1000).max(100_000_000),
+  ),
+  activityBucket: text(
+    "ACTIVITY_BUCKET",
+    "",
+    "Bucket of the ingested activity traces, behaviour and encoding (/v2/activity); empty: 503.",
+    z.string(),
+  ),
+  // ---- end connectomes and activity ------------------------------------------------------------
 };
 
 type Settings = typeof settings;

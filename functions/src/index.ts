@@ -81,3 +81,11 @@ export const catalogadmin = httpFunction(
   { memory: "4GiB", timeoutSeconds: 540 },
 );
 export { harvestDandi, harvestHippocampome, harvestModeldb, harvestNeuromorpho } from "./triggers/harvest.js";
+
+// Connectomes and activity (WormWideWeb's APIs): an instance keeps the graphs it was asked for.
+export const connectome = httpFunction(
+  lazyGroup("connectome", async () => (await import("./api/connectome.js")).connectomeApi),
+);
+export const activity = httpFunction(
+  lazyGroup("activity", async () => (await import("./api/activity.js")).activityApi),
+);
