@@ -216,7 +216,86 @@ function boundSecret(secret: ReturnType<typeof defineSecret>): string {
 /** An optional http(s) base URL param: empty means the default (Google's endpoint). */
 const optionalUrl = z.union([z.literal(""), z.url({ protocol: /^https?$/ })]).default("");
 
+// ---- Keys, session age, rate limits, quotas, audit (issue 12) -------------------------------
+// One block so the restructuring of this file merges cleanly; `security` in configSchema and in
+// loadConfig are its only other lines.
+export const securityParams = {
+  maxSessionAgeSeconds: defineInt("MAX_SESSION_AGE_SECONDS", {
+    default: 30 * 24 * 3600,
+    description: "Oldest sign-in an API token may be renewed from (/v2/server/token refuses after).",
+  }),
+  keyCacheSeconds: defineInt("KEY_CACHE_SECONDS", {
+    default: 30,
+    description: "How long an instance trusts a looked-up API key; bounds revocation delay (max 60).",
+  }),
+  rateLimits: defineString("RATE_LIMITS", {
+    default: "",
+    description:
+      "Per-principal limits as class=count/period (period s, m, h or d), e.g. read=600/m,costly=200/d; " +
+      "classes read, write, anonymous (per minute, per instance) and costly (per day, all instances).",
+  }),
+  kvMaxKeysPerUser: defineInt("KV_MAX_KEYS_PER_USER", {
+    default: 10_000,
+    description: "Most KV keys one user may store across all scopes.",
+  }),
+  annotationsMaxPerUser: defineInt("ANNOTATIONS_MAX_PER_USER", {
+    default: 100_000,
+    description: "Most annotations one user may own per dataset.",
+  }),
+};
+
+const rateLimitDefaults = { read: 600, write: 120, anonymous: 60, costly: 200 };
+
+export const securitySchema = z.object({
+  maxSessionAgeSeconds: z
+    .number()
+    .int()
+    .positive()
+    .default(30 * 24 * 3600),
+  keyCacheSeconds: z.number().int().min(0).max(60).default(30),
+  /** Requests per minute (read, write, anonymous; per instance) and per UTC day (costly; global). */
+  rateLimits: z
+    .union([
+      z.string().transform((s, ctx) => {
+        const out: Record<string, number> = { ...rateLimitDefaults };
+        for (const pair of s
+          .split(",")
+          .map((p) => p.trim())
+          .filter(Boolean)) {
+          const m = /^(read|write|anonymous|costly)=(\d+)$/.exec(pair);
+          if (!m) {
+            ctx.addIssue({ code: "custom", message: `RATE_LIMITS: "${pair}" is not class=count` });
+            return z.NEVER;
+          }
+          out[m[1]!] = Number(m[2]);
+        }
+        return out as typeof rateLimitDefaults;
+      }),
+      z.object({
+        read: z.number().int().nonnegative(),
+        write: z.number().int().nonnegative(),
+        anonymous: z.number().int().nonnegative(),
+        costly: z.number().int().nonnegative(),
+      }),
+    ])
+    .default(rateLimitDefaults),
+  kvMaxKeysPerUser: z.number().int().positive().default(10_000),
+  annotationsMaxPerUser: z.number().int().positive().default(100_000),
+});
+
+function loadSecurityConfig() {
+  return {
+    maxSessionAgeSeconds: securityParams.maxSessionAgeSeconds.value(),
+    keyCacheSeconds: securityParams.keyCacheSeconds.value(),
+    rateLimits: securityParams.rateLimits.value(),
+    kvMaxKeysPerUser: securityParams.kvMaxKeysPerUser.value(),
+    annotationsMaxPerUser: securityParams.annotationsMaxPerUser.value(),
+  };
+}
+// ---- end of the issue-12 block ------------------------------------------------------------
+
 export const configSchema = z.object({
+  security: securitySchema.prefault({}),
   projectId: z.string().min(1),
   urlPrefix: z
     .string()
@@ -328,6 +407,7 @@ let resolved: Config | undefined;
 /** Resolves the params of this deployment once per instance. Call only inside a handler. */
 export function loadConfig(): Config {
   resolved ??= configSchema.parse({
+    security: loadSecurityConfig(),
     projectId:
       process.env.GCLOUD_PROJECT ??
       firebaseConfigSchema.parse(JSON.parse(process.env.FIREBASE_CONFIG ?? "{}")).projectId,

@@ -6,11 +6,13 @@ import { setGlobalOptions } from "firebase-functions";
 import { annotationsV1Api } from "./api/annotations-v1.js";
 import { annotationsApi } from "./api/annotations.js";
 import { atlasApi, atlasVerifyApi } from "./api/atlas.js";
+import { auditApi } from "./api/audit.js";
 import { catalogAdminApi, catalogApi } from "./api/catalog.js";
 import { datasetsApi } from "./api/datasets.js";
 import { docsApi } from "./api/docs.js";
 import { filesApi } from "./api/files.js";
 import { apiGroups } from "./api/groups.js";
+import { keysApi } from "./api/keys.js";
 import { kvApi } from "./api/kv.js";
 import { neuprintApi } from "./api/neuprint.js";
 import { pullRequestApi } from "./api/pull-request.js";
@@ -56,3 +58,7 @@ export { filesCrawl, filesObjectDeleted, filesObjectFinalized } from "./triggers
 export const catalog = httpFunction(catalogApi, { memory: "1GiB" });
 export const catalogadmin = httpFunction(catalogAdminApi, { memory: "4GiB", timeoutSeconds: 540 });
 export { harvestDandi, harvestHippocampome, harvestModeldb, harvestNeuromorpho } from "./triggers/harvest.js";
+
+// Scoped API keys and viewer tokens; the audit trail (issue 12).
+export const keys = httpFunction(keysApi);
+export const audit = httpFunction(auditApi);

@@ -11,6 +11,7 @@ import { ApiError, badRequest, forbidden, toIssues, unauthenticated } from "../e
 import { withFields } from "../log.js";
 import type { User } from "../schemas/users.js";
 import { cors } from "./cors.js";
+import { createGuard, type Guard } from "./guard.js";
 import type { Deps } from "../services/deps.js";
 import { makeCtxHelpers, type ApiGroup, type RouteDef } from "./route.js";
 
@@ -44,18 +45,20 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
   throw badRequest(`Invalid ${where}${at}: ${first?.message ?? "malformed"}`, issues);
 }
 
-function handle(def: RouteDef, deps: Deps) {
+function handle(def: RouteDef, deps: Deps, guard: Guard, group: string) {
+  const policy = guard.policy(group, def);
   return async (req: Request, res: Response) => {
     let user = ANONYMOUS;
     let principal: Principal | undefined;
     if (def.auth !== "none") {
       const token = bearerToken(req.headers.authorization);
       if (!token) throw unauthenticated();
-      principal = await deps.verifier.verify(token);
-      user = await deps.users.get(principal.email);
+      // issue 12: API keys and viewer tokens too; a key's scope clamps the user (http/guard.ts).
+      ({ principal, user } = await guard.authenticate(token));
       if (user.disabled) throw forbidden("Inactive user");
       res.locals.user = user.email;
     }
+    await guard.admit(policy, principal, user, req, res);
     const params = parse(def.params, req.params, "path");
     const query = parse(def.query, req.query, "query");
     const body = parse(def.body, req.body, "body");
@@ -72,6 +75,7 @@ function handle(def: RouteDef, deps: Deps) {
       log,
       ...makeCtxHelpers(deps, user),
     });
+    await guard.record(policy, { req, res, principal, user, params, body, result });
     if (res.headersSent) return;
     if (result !== undefined) res.json(result);
     else res.status(204).end();
@@ -177,6 +181,7 @@ export function createApp(groups: ApiGroup | ApiGroup[], deps: Deps): express.Ex
   app.use(cors(deps.config.allowedOrigins));
   app.use(jsonBody(deps.config.maxBodyBytes));
 
+  const guard = createGuard(deps);
   const prefix = deps.config.urlPrefix;
   app.get(`${prefix}/healthz`, (_req, res) => {
     res.json({ ok: true });
@@ -184,7 +189,7 @@ export function createApp(groups: ApiGroup | ApiGroup[], deps: Deps): express.Ex
   for (const group of Array.isArray(groups) ? groups : [groups]) {
     const router = express.Router({ strict: false, mergeParams: true });
     for (const def of group.routes) {
-      const handler = handle(def, deps);
+      const handler = handle(def, deps, guard, group.name);
       router[def.method](def.path, handler);
       if (def.alsoPut) router.put(def.path, handler);
     }
