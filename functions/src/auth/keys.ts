@@ -49,8 +49,9 @@ export class KeyVerifier {
     if (!timingSafeEqual(expected, Buffer.from(hashSecret(secret), "hex"))) throw unauthenticated();
     if (doc.revoked !== null) throw unauthenticated("This key has been revoked");
     if (doc.expires.getTime() <= this.now()) throw unauthenticated("This key has expired");
-    // Last-used is bookkeeping: its failure must not fail the request.
-    this.keys.touch(id).catch(() => undefined);
+    // Last-used is bookkeeping (one write a minute per key and instance): its failure must not
+    // fail the request.
+    await this.keys.touch(id).catch(() => undefined);
     return {
       email: doc.owner,
       kind: doc.kind,
