@@ -49,7 +49,11 @@ describe("API keys", () => {
     assert.deepEqual(roles.body.datasets, { [PRIVATE_DS]: ["clio_read"] });
     assert.deepEqual(roles.body.global_roles, []);
     const list = await call<Record<string, unknown>>(api.url, "GET", "/v2/datasets", { token: minted.key });
-    assert.deepEqual(Object.keys(list.body), [PRIVATE_DS], "a public dataset outside the scope is not listed");
+    assert.deepEqual(
+      Object.keys(list.body),
+      [PRIVATE_DS],
+      "a public dataset outside the scope is not listed",
+    );
   });
 
   it("lists the caller's keys with their last use, and never the secret", async () => {
@@ -57,9 +61,14 @@ describe("API keys", () => {
     await mint(api.url, reader, { name: "b", datasets: [PUBLIC_DS], role: "clio_general" });
     await mint(api.url, admin, { name: "admin's", datasets: [PUBLIC_DS] });
     await call(api.url, "GET", "/v2/roles", { token: a.key });
-    const res = await call<{ id: string; name: string; lastUsed: string | null }[]>(api.url, "GET", "/v2/keys", {
-      token: reader,
-    });
+    const res = await call<{ id: string; name: string; lastUsed: string | null }[]>(
+      api.url,
+      "GET",
+      "/v2/keys",
+      {
+        token: reader,
+      },
+    );
     assert.equal(res.status, 200);
     assert.deepEqual(res.body.map((k) => k.name).sort(), ["a", "b"]);
     assert.ok(res.body.find((k) => k.name === "a")!.lastUsed, "last use recorded");

@@ -7,7 +7,16 @@ import assert from "node:assert/strict";
 import { apiGroups } from "../../src/api/groups.js";
 import { policyOf } from "../../src/http/policy.js";
 import { API_KEYS } from "../../src/store/keys.js";
-import { apiToken, call, PERSONAS, PRIVATE_DS, PUBLIC_DS, resetToSeed, serve, type TestServer } from "../helpers/server.js";
+import {
+  apiToken,
+  call,
+  PERSONAS,
+  PRIVATE_DS,
+  PUBLIC_DS,
+  resetToSeed,
+  serve,
+  type TestServer,
+} from "../helpers/server.js";
 import { mint, snapshotAll } from "./helpers.js";
 
 interface Case {
@@ -37,7 +46,13 @@ function cases(): Case[] {
                 .replace(":dataset", dataset ?? "")
                 .replace("*path", "session-001/notes.txt")
                 .replace(/:[A-Za-z_]\w*/g, "x1");
-            out.push({ label: `${method.toUpperCase()} ${path}`, method: method.toUpperCase(), path, write, dataset });
+            out.push({
+              label: `${method.toUpperCase()} ${path}`,
+              method: method.toUpperCase(),
+              path,
+              write,
+              dataset,
+            });
           }
         }
       }
@@ -69,7 +84,8 @@ describe("a read-only one-dataset key over every route", () => {
       const body = c.method === "GET" || c.method === "HEAD" ? undefined : {};
       const got = await call(api.url, c.method, c.path, { token: key, body });
       if (c.write) {
-        if (got.status !== 403 || !/read-only/.test(got.text)) problems.push(`${c.label}: write answered ${got.status}`);
+        if (got.status !== 403 || !/read-only/.test(got.text))
+          problems.push(`${c.label}: write answered ${got.status}`);
         continue;
       }
       const owner = await call(api.url, c.method, c.path, { token: admin, body });
@@ -89,10 +105,6 @@ describe("a read-only one-dataset key over every route", () => {
     }
     assert.deepEqual(problems, []);
     assert.ok(readsGranted >= 3, `reads of its own dataset granted: ${readsGranted}`);
-    assert.deepEqual(
-      await snapshotAll([API_KEYS]),
-      before,
-      "nothing written by the key",
-    );
+    assert.deepEqual(await snapshotAll([API_KEYS]), before, "nothing written by the key");
   });
 });

@@ -1,9 +1,24 @@
 /** Viewer tokens: at most 1 h, read-only, one dataset; /v2/files signed links work with them. */
 import assert from "node:assert/strict";
 import { keysApi } from "../../src/api/keys.js";
-import { apiToken, call, PERSONAS, PRIVATE_DS, PUBLIC_DS, seedPersonas, serve, type TestServer } from "../helpers/server.js";
+import {
+  apiToken,
+  call,
+  PERSONAS,
+  PRIVATE_DS,
+  PUBLIC_DS,
+  seedPersonas,
+  serve,
+  type TestServer,
+} from "../helpers/server.js";
 import { clearFirestore } from "../setup/hooks.js";
-import { NWB, seedDatasetFiles, seedObjects, startFilesFixture, type FilesFixture } from "../files/fixture.js";
+import {
+  NWB,
+  seedDatasetFiles,
+  seedObjects,
+  startFilesFixture,
+  type FilesFixture,
+} from "../files/fixture.js";
 import { mint, snapshotAll } from "./helpers.js";
 
 describe("viewer tokens", () => {
