@@ -236,11 +236,7 @@ export const securityParams = {
   }),
   kvMaxKeysPerUser: defineInt("KV_MAX_KEYS_PER_USER", {
     default: 10_000,
-    description: "Most KV keys one user may store across all scopes.",
-  }),
-  annotationsMaxPerUser: defineInt("ANNOTATIONS_MAX_PER_USER", {
-    default: 100_000,
-    description: "Most annotations one user may own per dataset.",
+    description: "Most KV keys one user may store across all scopes (429 past it).",
   }),
 };
 
@@ -280,7 +276,6 @@ export const securitySchema = z.object({
     ])
     .default(rateLimitDefaults),
   kvMaxKeysPerUser: z.number().int().positive().default(10_000),
-  annotationsMaxPerUser: z.number().int().positive().default(100_000),
 });
 
 function loadSecurityConfig() {
@@ -289,7 +284,6 @@ function loadSecurityConfig() {
     keyCacheSeconds: securityParams.keyCacheSeconds.value(),
     rateLimits: securityParams.rateLimits.value(),
     kvMaxKeysPerUser: securityParams.kvMaxKeysPerUser.value(),
-    annotationsMaxPerUser: securityParams.annotationsMaxPerUser.value(),
   };
 }
 // ---- end of the issue-12 block ------------------------------------------------------------
