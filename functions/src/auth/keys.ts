@@ -7,6 +7,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { unauthenticated } from "../errors.js";
 import type { User } from "../schemas/users.js";
+import { TtlCache } from "../store/cache.js";
 import type { KeyStore } from "../store/keys.js";
 import { ownLevel } from "./permissions.js";
 import { clampUser, type Scope } from "./scope.js";
@@ -34,16 +35,30 @@ export function newKey(kind: KeyKind): { id: string; token: string; hash: string
 }
 
 export class KeyVerifier {
+  /**
+   * Keys already checked, by the full key string, until the key document they were checked
+   * against leaves KeyStore's cache, so revocation is seen no later; expiry is checked per request.
+   */
+  private readonly verified: TtlCache<string, Principal>;
+
   constructor(
     private readonly keys: KeyStore,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.verified = new TtlCache(keys.ttlMs, 10_000, now);
+  }
 
   async verify(token: string): Promise<Principal> {
+    const hit = this.verified.get(token);
+    if (hit) {
+      if (hit.exp * 1000 <= this.now()) throw unauthenticated("This key has expired");
+      await this.keys.touch(hit.keyId!).catch(() => undefined);
+      return hit;
+    }
     const match = KEY_FORMAT.exec(token);
     if (!match) throw unauthenticated();
     const [, kindLetter, id, secret] = match as unknown as [string, string, string, string];
-    const doc = await this.keys.get(id);
+    const { doc, fetched } = await this.keys.lookup(id);
     if (!doc || doc.kind !== (kindLetter === "k" ? "key" : "viewer")) throw unauthenticated();
     const expected = Buffer.from(doc.hash, "hex");
     if (!timingSafeEqual(expected, Buffer.from(hashSecret(secret), "hex"))) throw unauthenticated();
@@ -52,14 +67,17 @@ export class KeyVerifier {
     // Last-used is bookkeeping (one write a minute per key and instance): its failure must not
     // fail the request.
     await this.keys.touch(id).catch(() => undefined);
-    return {
+    const principal: Principal = {
       email: doc.owner,
       kind: doc.kind,
       claims: {},
-      exp: Math.floor(doc.expires.getTime() / 1000),
+      exp: doc.expires.getTime() / 1000,
       keyId: id,
       scope: doc.scope,
     };
+    // Trusted only as long as the document it was checked against (revocation bound).
+    this.verified.set(token, principal, fetched + this.keys.ttlMs);
+    return principal;
   }
 }
 

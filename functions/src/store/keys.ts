@@ -38,16 +38,20 @@ export interface NewKey {
 }
 
 export class KeyStore {
-  private readonly cache: TtlCache<string, KeyDoc | null>;
+  private readonly cache: TtlCache<string, { doc: KeyDoc | null; fetched: number }>;
   /** When this instance last wrote lastUsed per key; one write a minute at most. */
   private readonly touched: TtlCache<string, true>;
+
+  /** How long a looked-up key is trusted on this instance (≤ 60 s). */
+  readonly ttlMs: number;
 
   constructor(
     private readonly db: Firestore,
     ttlMs: number,
     private readonly now: () => number = Date.now,
   ) {
-    this.cache = new TtlCache(Math.min(ttlMs, 60_000), 10_000, now);
+    this.ttlMs = Math.min(ttlMs, 60_000);
+    this.cache = new TtlCache(this.ttlMs, 10_000, now);
     this.touched = new TtlCache(60_000, 10_000, now);
   }
 
@@ -57,13 +61,19 @@ export class KeyStore {
 
   /** The key with this id, or null (unknown ids are cached too, so guessing costs no reads). */
   async get(id: string): Promise<KeyDoc | null> {
+    return (await this.lookup(id)).doc;
+  }
+
+  /** As `get`, with when the answer was read from Firestore (ms), which bounds its staleness. */
+  async lookup(id: string): Promise<{ doc: KeyDoc | null; fetched: number }> {
     const cached = this.cache.get(id);
     if (cached !== undefined) return cached;
+    const fetched = this.now();
     const snap = await this.col().doc(id).get();
     const parsed = snap.exists ? keyDocSchema.safeParse(snap.data()) : undefined;
-    const doc = parsed?.success ? parsed.data : null;
-    this.cache.set(id, doc);
-    return doc;
+    const entry = { doc: parsed?.success ? parsed.data : null, fetched };
+    this.cache.set(id, entry);
+    return entry;
   }
 
   async create(id: string, key: NewKey): Promise<void> {
