@@ -8,7 +8,7 @@ import { rolesApi } from "../functions/src/api/roles.js";
 import { keysApi } from "../functions/src/api/keys.js";
 import { configSchema } from "../functions/src/config.js";
 import { createApp } from "../functions/src/http/app.js";
-import { createDeps } from "../functions/src/services/deps.js";
+import { createRoot } from "../functions/src/services/root.js";
 import type { Logger } from "../functions/src/log.js";
 import { signApiToken } from "../functions/src/auth/tokens.js";
 import { firestore } from "../functions/src/store/firebase.js";
@@ -28,17 +28,17 @@ export async function runSecurityBench(): Promise<Record<string, number | string
     const plainConfig = configSchema.parse({
       projectId: PROJECT_ID,
       tokenSecret: SECRET,
-      security: { rateLimits: "read=0,write=0,anonymous=0,costly=0" },
+      rateLimits: "read=0,write=0,anonymous=0,costly=0",
     });
     // Limits high enough never to refuse during the run, so every request pays the full check.
     const limitedConfig = configSchema.parse({
       projectId: PROJECT_ID,
       tokenSecret: SECRET,
-      security: { rateLimits: "read=100000000,write=100000000,anonymous=100000000,costly=100" },
+      rateLimits: "read=100000000,write=100000000,anonymous=100000000,costly=100",
     });
-    const plain = await listen(createApp([rolesApi], createDeps({ config: plainConfig, db, log: silent })));
+    const plain = await listen(createApp([rolesApi], createRoot({ config: plainConfig, db, log: silent })));
     const limited = await listen(
-      createApp([rolesApi, keysApi], createDeps({ config: limitedConfig, db, log: silent })),
+      createApp([rolesApi, keysApi], createRoot({ config: limitedConfig, db, log: silent })),
     );
     const token = await signApiToken(plainConfig, "reader@example.org", {}, 0, Date.now());
     const minted = await fetch(`${limited.url}/v2/keys`, {

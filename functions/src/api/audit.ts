@@ -18,11 +18,11 @@ export const auditApi = defineGroup({
     route({
       method: "get",
       path: "/",
+      allow: "admin",
       summary: "The audit trail of every mutation, oldest first (admins; pageable)",
       query: z.object(pageQueryShape),
       response: z.array(auditEntrySchema.extend({ id: z.string() })),
-      async handler({ res, deps, query, require }) {
-        await require("is_admin");
+      async handler({ res, deps, query }) {
         const read = trailPages({ audit: new AuditStore(deps.db) });
         await sendList(res, { shape: "array", read, limit: query.limit ?? 100, cursor: query.cursor });
       },
@@ -35,6 +35,7 @@ const FEED_PAGE = 100;
 export const datasetChangesRoute = route({
   method: "get",
   path: "/:dataset/changes",
+  allow: { permission: "is_dataset_admin", dataset: "dataset" },
   summary: "The dataset's change feed after `since` (dataset admins)",
   description:
     "Answers `{changes, cursor}`; pass `cursor` back as `since` for the next page. Entries are numbered per " +
@@ -45,8 +46,7 @@ export const datasetChangesRoute = route({
     limit: z.coerce.number().int().min(1).max(1000).optional(),
   }),
   response: z.object({ changes: z.array(feedEntrySchema), cursor: z.string() }),
-  async handler({ deps, params, query, require }) {
-    await require("is_dataset_admin", params.dataset);
+  async handler({ deps, params, query }) {
     let since = 0;
     if (query.since !== undefined) {
       const position = decodeCursor(query.since);

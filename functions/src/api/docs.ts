@@ -8,7 +8,7 @@ import path from "node:path";
 import { getAbsoluteFSPath } from "swagger-ui-dist";
 import { z } from "zod";
 import { notFound } from "../errors.js";
-import { defineGroup, route, type ApiGroup, type RouteDef } from "../http/route.js";
+import { defineGroup, describeAllow, route, type ApiGroup, type RouteDef } from "../http/route.js";
 import { ERROR_STATUS } from "../errors.js";
 
 function jsonSchema(schema: z.ZodType, io: "input" | "output"): unknown {
@@ -73,9 +73,11 @@ export function buildOpenApi(groups: ApiGroup[], urlPrefix = ""): Record<string,
           (paths[p] ??= {})[method] = {
             tags: [group.name],
             summary: def.summary,
-            ...(def.description ? { description: def.description } : {}),
+            description: `**Who may call:** ${describeAllow(def.allow)}.${def.description ? `\n\n${def.description}` : ""}`,
             operationId: `${group.name}.${method}.${p}`,
-            ...(def.auth === "none" ? { security: [] } : {}),
+            "x-permission":
+              def.allow === "anyone" || typeof def.allow === "string" ? def.allow : describeAllow(def.allow),
+            ...(def.allow === "anyone" ? { security: [{}, { bearer: [] }] } : {}),
             parameters: parameters(def),
             ...(def.body
               ? {
@@ -140,15 +142,16 @@ export function docsApi(groups: () => ApiGroup[]): ApiGroup {
       route({
         method: "get",
         path: "/openapi.json",
-        auth: "none",
+        allow: "anyone",
         summary: "This document",
+        response: z.record(z.string(), z.unknown()),
         handler: ({ deps }) =>
           Promise.resolve((spec ??= buildOpenApi([...groups(), docsApi(() => [])], deps.config.urlPrefix))),
       }),
       route({
         method: "get",
         path: "/docs",
-        auth: "none",
+        allow: "anyone",
         summary: "Readable API documentation (Swagger UI)",
         handler({ req, res }) {
           // Relative links keep the page working under Hosting and under the function's own URL.
@@ -162,7 +165,7 @@ export function docsApi(groups: () => ApiGroup[]): ApiGroup {
       route({
         method: "get",
         path: "/docs/assets/:file",
-        auth: "none",
+        allow: "anyone",
         summary: "Swagger UI assets",
         params: z.object({ file: z.string() }),
         async handler({ res, params }) {

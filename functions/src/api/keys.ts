@@ -57,6 +57,7 @@ export const keysApi = defineGroup({
     route({
       method: "post",
       path: "/",
+      allow: "signedIn",
       summary: "Mint an API key limited to datasets and a role no higher than your own",
       description:
         `Expires after \`expiresInDays\` (default ${DEFAULT_KEY_DAYS}, at most ${MAX_KEY_DAYS}). The key is ` +
@@ -72,6 +73,8 @@ export const keysApi = defineGroup({
     route({
       method: "post",
       path: "/viewer",
+      // The dataset is in the body; the service checks can_read on it (and refuses keys).
+      allow: "signedIn",
       summary: "Mint a read-only viewer token for one dataset (at most 1 h) to hand to a third-party viewer",
       body: viewerBody,
       response: minted,
@@ -87,6 +90,7 @@ export const keysApi = defineGroup({
     route({
       method: "get",
       path: "/",
+      allow: "signedIn",
       summary: "Your keys and viewer tokens, with expiry, last use and revocation",
       response: z.array(keyView),
       handler: (ctx) => listKeys(keyDeps(ctx), ctx.user),
@@ -94,6 +98,7 @@ export const keysApi = defineGroup({
     route({
       method: "delete",
       path: "/:id",
+      allow: "signedIn",
       summary: "Revoke a key (yours; admins: anyone's). Every instance refuses it within 60 s.",
       params: idParams,
       response: keyView,

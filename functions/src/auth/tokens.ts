@@ -159,7 +159,7 @@ export class TokenVerifier {
     // L2: a renewed token keeps the start of the sign-in it descends from; past the maximum
     // session age the caller must sign in with Google or Firebase again.
     const started = sessionStart(principal, this.now());
-    if (this.now() - started * 1000 > this.config.security.maxSessionAgeSeconds * 1000)
+    if (this.now() - started * 1000 > this.config.maxSessionAgeSeconds * 1000)
       throw unauthenticated(
         "This session is older than MAX_SESSION_AGE_SECONDS; sign in with Google or Firebase again",
       );

@@ -13,7 +13,7 @@ import { isReadOnly } from "../auth/scope.js";
 import type { Principal } from "../auth/tokens.js";
 import { forbidden } from "../errors.js";
 import type { User } from "../schemas/users.js";
-import type { Deps } from "../services/deps.js";
+import { provide, type Root } from "../services/root.js";
 import { AuditStore } from "../store/audit.js";
 import { KeyStore } from "../store/keys.js";
 import { QuotaStore } from "../store/quota.js";
@@ -66,11 +66,14 @@ export interface Guard {
   ): Promise<void>;
 }
 
-export function createGuard(deps: Deps): Guard {
+/** The instance's guard: its key cache, buckets and audit batching serve every function in it. */
+export const guardProvider = provide("guard", (root) => createGuard(root));
+
+export function createGuard(deps: Pick<Root, "db" | "config" | "now" | "log" | "users" | "verifier">): Guard {
   const ms = () => deps.now().getTime();
-  const keys = new KeyStore(deps.db, deps.config.security.keyCacheSeconds * 1000, ms);
+  const keys = new KeyStore(deps.db, deps.config.keyCacheSeconds * 1000, ms);
   const keyVerifier = new KeyVerifier(keys, ms);
-  const limiter = new RateLimiter(deps.config.security.rateLimits, new QuotaStore(deps.db), ms);
+  const limiter = new RateLimiter(deps.config.rateLimits, new QuotaStore(deps.db), ms);
   const audit = new AuditStore(deps.db);
   const policies = new Map<RouteDef, ResolvedPolicy>();
   return {

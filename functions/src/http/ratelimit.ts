@@ -37,7 +37,7 @@ export class RateLimiter {
   private readonly maxBuckets = 50_000;
 
   constructor(
-    private readonly limits: Config["security"]["rateLimits"],
+    private readonly limits: Config["rateLimits"],
     private readonly quota: QuotaStore,
     private readonly now: () => number = Date.now,
   ) {

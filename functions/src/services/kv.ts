@@ -5,9 +5,12 @@
  */
 import type { DocumentData, DocumentReference, Firestore } from "firebase-admin/firestore";
 import { ApiError, notFound } from "../errors.js";
-import type { Deps } from "./deps.js";
+import type { Root } from "./root.js";
 import { firestorePages, type PageReader } from "../store/pages.js";
 import { assertFitsDocument } from "../store/document-size.js";
+
+/** What this service needs of the composition root. */
+type Needs = Pick<Root, "db" | "now">;
 
 export const KEYVALUE = "clio_keyvalue";
 export const TIMESTAMP_FIELD = "_timestamp";
@@ -24,17 +27,17 @@ export function presentValue(data: DocumentData, withTimestamp: boolean): Docume
   return rest;
 }
 
-export function nowSeconds(deps: Deps): number {
+export function nowSeconds(deps: Needs): number {
   return deps.now().getTime() / 1000;
 }
 
-export function kvScopePages(deps: Deps, email: string, scope: string, withTimestamp: boolean): PageReader {
+export function kvScopePages(deps: Needs, email: string, scope: string, withTimestamp: boolean): PageReader {
   const query = deps.db.collection(KEYVALUE).doc(email).collection(scope);
   return firestorePages(query, (id, data) => ({ key: id, value: presentValue(data, withTimestamp) }));
 }
 
 export async function readKv(
-  deps: Deps,
+  deps: Needs,
   email: string,
   scope: string,
   key: string,
@@ -47,7 +50,7 @@ export async function readKv(
 }
 
 export async function writeKv(
-  deps: Deps,
+  deps: Needs & Pick<Root, "config">,
   email: string,
   scope: string,
   key: string,
@@ -59,7 +62,7 @@ export async function writeKv(
   // issue 12 (M3): keys per user are capped; the count lives in one usage document per user,
   // kept in the same transaction as the write so concurrent writes cannot pass the cap.
   const usage = deps.db.collection(KV_USAGE).doc(email);
-  const cap = deps.config.security.kvMaxKeysPerUser;
+  const cap = deps.config.kvMaxKeysPerUser;
   await deps.db.runTransaction(async (tx) => {
     const [existing, counted] = await tx.getAll(ref, usage);
     if (!existing!.exists) {
@@ -75,7 +78,7 @@ export async function writeKv(
   });
 }
 
-export async function deleteKv(deps: Deps, email: string, scope: string, key: string): Promise<void> {
+export async function deleteKv(deps: Needs, email: string, scope: string, key: string): Promise<void> {
   const ref = kvRef(deps.db, email, scope, key);
   const usage = deps.db.collection(KV_USAGE).doc(email);
   await deps.db.runTransaction(async (tx) => {

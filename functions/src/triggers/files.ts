@@ -7,7 +7,7 @@ import type { FileMetadata } from "@google-cloud/storage";
 import { onSchedule } from "firebase-functions/scheduler";
 import { onObjectDeleted, onObjectFinalized, type StorageObjectData } from "firebase-functions/storage";
 import { loadConfig, params } from "../config.js";
-import { createDeps } from "../services/deps.js";
+import { instance } from "../services/root.js";
 import {
   crawlAll,
   locationsFor,
@@ -19,7 +19,9 @@ import { storageFor } from "../storage/client.js";
 import { toObjectInfo } from "../storage/objects.js";
 
 function catalogDeps() {
-  const deps = createDeps({ config: loadConfig() });
+  // The instance's root: its dataset cache outlives one event, so a burst of uploads reads the
+  // datasets once per CACHE_SECONDS, not once per object.
+  const deps = instance(loadConfig);
   const catalog: CatalogDeps = {
     db: deps.db,
     storage: storageFor(deps.config),

@@ -8,7 +8,7 @@ import type { Server } from "node:http";
 import type { ConfigInput } from "../../src/config.js";
 import { createApp } from "../../src/http/app.js";
 import type { ApiGroup } from "../../src/http/route.js";
-import { createDeps, type Deps } from "../../src/services/deps.js";
+import { createRoot, type Root } from "../../src/services/root.js";
 import { firestore } from "../../src/store/firebase.js";
 import type { Logger } from "../../src/log.js";
 import { call, testConfig } from "../helpers/server.js";
@@ -29,7 +29,7 @@ export function clock(): Clock {
 
 export interface Instance {
   url: string;
-  deps: Deps;
+  deps: Root;
   close(): Promise<void>;
 }
 
@@ -41,13 +41,13 @@ export async function instance(
   overrides: Partial<ConfigInput> = {},
   at?: Clock,
 ): Promise<Instance> {
-  const deps = createDeps({
+  const deps = createRoot({
     config: testConfig(overrides),
     db: firestore(),
     log: quiet,
     ...(at ? { now: () => new Date(at.ms) } : {}),
   });
-  const app = createApp(groups, deps);
+  const app = createApp(groups, deps, { checkResponses: true });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });

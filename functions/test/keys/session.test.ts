@@ -41,7 +41,7 @@ describe("maximum session age (L2)", () => {
   });
 
   it("follows MAX_SESSION_AGE_SECONDS", async () => {
-    const short = await serve(serverApi, { security: { maxSessionAgeSeconds: 3600 } });
+    const short = await serve(serverApi, { maxSessionAgeSeconds: 3600 });
     try {
       const token = await apiToken(PERSONAS.reader, { claims: { sst: now() - 7200 } });
       assert.equal((await call(short.url, "POST", "/v2/server/token", { token })).status, 401);

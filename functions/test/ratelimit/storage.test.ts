@@ -9,7 +9,7 @@ describe("KV storage cap per user", () => {
   let api: TestServer;
   let reader: string;
   before(async () => {
-    api = await serve(kvApi, { security: { kvMaxKeysPerUser: 3 } });
+    api = await serve(kvApi, { kvMaxKeysPerUser: 3 });
     reader = await apiToken(PERSONAS.reader);
   });
   after(() => api.close());
