@@ -5,11 +5,19 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { getAbsoluteFSPath } from "swagger-ui-dist";
+import { createRequire } from "node:module";
 import { z } from "zod";
 import { notFound } from "../errors.js";
 import { defineGroup, describeAllow, route, type ApiGroup, type RouteDef } from "../http/route.js";
 import { ERROR_STATUS } from "../errors.js";
+
+/**
+ * swagger-ui-dist's folder. Its index module evaluates the whole 1.5 MB UI bundle on import, which
+ * the server never runs, so we only resolve where the files are.
+ */
+function swaggerUiDir(): string {
+  return path.dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+}
 
 function jsonSchema(schema: z.ZodType, io: "input" | "output"): unknown {
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<
@@ -172,7 +180,7 @@ export function docsApi(groups: () => ApiGroup[]): ApiGroup {
           const type = ASSETS.get(params.file);
           if (!type) throw notFound(`No asset ${params.file}`);
           res.setHeader("Cache-Control", "public, max-age=86400");
-          res.type(type).send(await readFile(path.join(getAbsoluteFSPath(), params.file)));
+          res.type(type).send(await readFile(path.join(swaggerUiDir(), params.file)));
           return undefined;
         },
       }),

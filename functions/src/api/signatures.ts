@@ -12,9 +12,8 @@ import {
   likeLocationResponseSchema,
   signatureDatasetSchema,
 } from "../schemas/signatures.js";
-import { bigqueryFor } from "../services/gcp-clients.js";
+import { bigqueryClient, storageClient } from "../services/clients.js";
 import { createSignatureService, storageReadObject } from "../services/signatures.js";
-import { storageFor } from "../storage/client.js";
 
 /**
  * A coordinate as the query string carries it: decimal digits only, so that `x=` or `x=1e3` is
@@ -39,8 +38,8 @@ const datasetParams = z.object({ dataset: signatureDatasetSchema });
 const signatureService = provide("signatures", (root) =>
   createSignatureService({
     bucket: root.config.sigBucket,
-    readObject: storageReadObject(storageFor(root.config)),
-    bigquery: bigqueryFor(root.config),
+    readObject: storageReadObject(root.get(storageClient)),
+    bigquery: root.get(bigqueryClient),
   }),
 );
 

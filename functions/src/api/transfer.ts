@@ -7,9 +7,8 @@
 import { provide } from "../services/root.js";
 import { defineGroup, route } from "../http/route.js";
 import { transferRequestSchema, transferResponseSchema } from "../schemas/transfer.js";
-import { identityTokenSource } from "../services/gcp-clients.js";
+import { identityTokens, storageClient } from "../services/clients.js";
 import { createTransferService, storageWriteObject } from "../services/transfer.js";
-import { storageFor } from "../storage/client.js";
 
 /** One service per instance, so the identity-token client (and its token cache) is reused. */
 const transferService = provide("transfer", (root) => {
@@ -18,8 +17,8 @@ const transferService = provide("transfer", (root) => {
     transferUrl: config.transferFunc,
     destBucket: config.transferDest,
     getDataset: (name) => root.datasets.get(name),
-    writeObject: storageWriteObject(storageFor(config)),
-    idTokenFor: identityTokenSource(),
+    writeObject: storageWriteObject(root.get(storageClient)),
+    idTokenFor: root.get(identityTokens),
     timeoutMs: config.transferTimeoutSeconds * 1000,
     retries: config.transferRetries,
     neuroglancerUrl: config.neuroglancerUrl,

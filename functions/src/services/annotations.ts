@@ -7,7 +7,12 @@
  * longer list is committed 500 at a time, and if a later chunk fails the earlier ones are put
  * back as they were.
  */
-import { FieldPath, type DocumentReference, type Firestore } from "firebase-admin/firestore";
+import {
+  FieldPath,
+  type CollectionReference,
+  type DocumentReference,
+  type Firestore,
+} from "firebase-admin/firestore";
 import { z } from "zod";
 import { isAdmin, ownerWritePermission, readableGroups } from "../auth/permissions.js";
 import { ApiError, badRequest, forbidden } from "../errors.js";
@@ -233,13 +238,21 @@ export async function writeAnnotations(
 
   const keys: string[] = [];
   const targets = new Map<string, Target>();
+  // One collection reference per owner: building one per item parses and validates the same path
+  // again for each (a measurable part of a 500-item list's cost next to the commit itself).
+  const collections = new Map<string, CollectionReference>();
   for (const annotation of annotations) {
     const owner = annotation.user ?? user.email;
     const key = annotationKey(annotation);
     const doc = toDoc(annotation, owner);
     checkSize(doc, key);
     keys.push(key);
-    const ref = userAnnotations(deps.db, dataset, owner).doc(key);
+    let collection = collections.get(owner);
+    if (!collection) {
+      collection = userAnnotations(deps.db, dataset, owner);
+      collections.set(owner, collection);
+    }
+    const ref = collection.doc(key);
     const target = targets.get(ref.path);
     if (target) target.updates.push(doc);
     else targets.set(ref.path, { ref, key, updates: [doc] });

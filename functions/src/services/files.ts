@@ -4,13 +4,13 @@
  * they never proxy the bytes (that would double egress and tie up an instance per chunk).
  */
 import { ApiError, badRequest, notFound, unavailable } from "../errors.js";
+import { storageClient } from "./clients.js";
 import type { Root } from "./root.js";
 import { relativePath, type SignedFile } from "../schemas/files.js";
-import { storageFor } from "../storage/client.js";
 import { signRead, startResumableUpload, statObject, type ObjectInfo } from "../storage/objects.js";
 
 /** What this service needs of the composition root. */
-type Needs = Pick<Root, "config" | "datasets" | "now">;
+type Needs = Pick<Root, "config" | "datasets" | "now" | "get">;
 
 export interface FileLocation {
   dataset: string;
@@ -50,7 +50,7 @@ export function objectName(location: FileLocation, path: string): string {
 
 async function describe(deps: Needs, location: FileLocation, path: string): Promise<ObjectInfo> {
   const name = objectName(location, path);
-  const info = await statObject(storageFor(deps.config), location.bucket, name);
+  const info = await statObject(deps.get(storageClient), location.bucket, name);
   if (!info) throw notFound(`No file ${path} in dataset ${location.dataset}`);
   return info;
 }
@@ -76,7 +76,7 @@ async function sign(deps: Needs, info: ObjectInfo, path: string): Promise<Signed
   const expires = new Date(deps.now().getTime() + deps.config.signedUrlSeconds * 1000);
   return {
     path,
-    url: await signRead(storageFor(deps.config), info, expires),
+    url: await signRead(deps.get(storageClient), info, expires),
     size: info.size,
     etag: info.etag,
     generation: info.generation,
@@ -99,7 +99,7 @@ export async function signFiles(
   const location = await fileLocation(deps, dataset);
   const unique = [...new Set(paths)];
   const names = unique.map((p) => objectName(location, p));
-  const storage = storageFor(deps.config);
+  const storage = deps.get(storageClient);
   const infos = await Promise.all(names.map((n) => statObject(storage, location.bucket, n)));
   const files: SignedFile[] = [];
   const missing: string[] = [];
@@ -123,6 +123,6 @@ export async function createUpload(
 ): Promise<{ path: string; bucket: string; object: string; uploadUrl: string }> {
   const location = await fileLocation(deps, dataset);
   const name = objectName(location, path);
-  const uploadUrl = await startResumableUpload(storageFor(deps.config), location.bucket, name, options);
+  const uploadUrl = await startResumableUpload(deps.get(storageClient), location.bucket, name, options);
   return { path, bucket: location.bucket, object: name, uploadUrl };
 }
