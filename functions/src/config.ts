@@ -339,6 +339,46 @@ export const settings = {
     z.string(),
   ),
   // ---- end connectomes and activity ------------------------------------------------------------
+  // ---- issue 12: keys, session age, rate limits, storage caps ----
+  maxSessionAgeSeconds: int(
+    "MAX_SESSION_AGE_SECONDS",
+    30 * 24 * 3600,
+    "Oldest sign-in an API token may be renewed from; /v2/server/token refuses (401) after it.",
+    z.number().int().positive(),
+  ),
+  keyCacheSeconds: int(
+    "KEY_CACHE_SECONDS",
+    30,
+    "How long an instance trusts a looked-up API key or viewer token; bounds revocation delay (0-60).",
+    z.number().int().min(0).max(60),
+  ),
+  rateLimits: text(
+    "RATE_LIMITS",
+    "",
+    "Per-principal limits as class=count: read, write, anonymous per minute per instance (defaults " +
+      "600, 120, 60), costly per UTC day across instances (200); 0 turns a class off. docs/rate-limits.md.",
+    z.string().transform((s, ctx) => {
+      const out = { read: 600, write: 120, anonymous: 60, costly: 200 };
+      for (const pair of s
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const m = /^(read|write|anonymous|costly)=(\d+)$/.exec(pair);
+        if (!m) {
+          ctx.addIssue({ code: "custom", message: `RATE_LIMITS: "${pair}" is not class=count` });
+          return z.NEVER;
+        }
+        out[m[1] as keyof typeof out] = Number(m[2]);
+      }
+      return out;
+    }),
+  ),
+  kvMaxKeysPerUser: int(
+    "KV_MAX_KEYS_PER_USER",
+    10_000,
+    "Most KV keys one user may store across all scopes (429 past it).",
+    z.number().int().positive(),
+  ),
 };
 
 type Settings = typeof settings;

@@ -89,3 +89,6 @@ export const connectome = httpFunction(
 export const activity = httpFunction(
   lazyGroup("activity", async () => (await import("./api/activity.js")).activityApi),
 );
+// Scoped API keys and viewer tokens; the audit trail (issue 12).
+export const keys = httpFunction(lazyGroup("keys", async () => (await import("./api/keys.js")).keysApi));
+export const audit = httpFunction(lazyGroup("audit", async () => (await import("./api/audit.js")).auditApi));

@@ -12,6 +12,7 @@ import { ApiError, badRequest, forbidden, toIssues, unauthenticated } from "../e
 import { withFields } from "../log.js";
 import type { Root } from "../services/root.js";
 import { cors } from "./cors.js";
+import { guardProvider, type Guard } from "./guard.js";
 import { type Allow, type ApiGroup, type RouteDef } from "./route.js";
 
 export interface AppOptions {
@@ -43,13 +44,19 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
 }
 
 /** Who is calling: anonymous without a bearer token (where the route allows it), else verified. */
-async function authenticate(req: Request, res: Response, root: Root, allow: Allow): Promise<Caller> {
+async function authenticate(
+  req: Request,
+  res: Response,
+  root: Root,
+  guard: Guard,
+  allow: Allow,
+): Promise<Caller> {
   const token = bearerToken(req.headers.authorization);
   let user = ANONYMOUS;
   let principal: Principal | undefined;
   if (token) {
-    principal = await root.verifier.verify(token);
-    user = await root.users.get(principal.email);
+    // issue 12: API keys and viewer tokens too; a key's scope clamps the user (http/guard.ts).
+    ({ principal, user } = await guard.authenticate(token));
     if (user.disabled) throw forbidden("Inactive user");
     res.locals.user = user.email;
   } else if (allow !== "anyone") {
@@ -75,9 +82,12 @@ async function authorize(
   return caller.requireRole(role, dataset);
 }
 
-function handle(def: RouteDef, root: Root, options: AppOptions) {
+function handle(def: RouteDef, root: Root, options: AppOptions, guard: Guard, group: string) {
+  const policy = guard.policy(group, def);
   return async (req: Request, res: Response) => {
-    const caller = await authenticate(req, res, root, def.allow);
+    const caller = await authenticate(req, res, root, guard, def.allow);
+    // issue 12: read-only keys refused writes; rate limits and quotas (http/guard.ts).
+    await guard.admit(policy, caller.principal, caller.user, req, res);
     const params = parse(def.params, req.params, "path");
     // The gate runs as early as its input allows: before the query and body are even parsed,
     // unless the dataset it is about comes from one of them.
@@ -88,6 +98,7 @@ function handle(def: RouteDef, root: Root, options: AppOptions) {
     if (!early) await authorize(def.allow, caller, root, { params, query, body });
     const log = withFields(root.log, { requestId: req.requestId });
     const result = await def.handler({ ...caller, req, res, params, query, body, deps: root, log });
+    await guard.record(policy, { req, res, ...caller, params, body, result });
     if (res.headersSent) return;
     if (result === undefined) {
       res.status(204).end();
@@ -210,6 +221,7 @@ export function createApp(
   app.use(cors(root.config.allowedOrigins));
   app.use(jsonBody(root.config.maxBodyBytes));
 
+  const guard = root.get(guardProvider);
   const prefix = root.config.urlPrefix;
   app.get(`${prefix}/healthz`, (_req, res) => {
     res.json({ ok: true });
@@ -217,7 +229,7 @@ export function createApp(
   for (const group of Array.isArray(groups) ? groups : [groups]) {
     const router = express.Router({ strict: false, mergeParams: true });
     for (const def of group.routes) {
-      const handler = handle(def, root, options);
+      const handler = handle(def, root, options, guard, group.name);
       router[def.method](def.path, handler);
       if (def.alsoPut) router.put(def.path, handler);
     }
