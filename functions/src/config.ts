@@ -154,6 +154,29 @@ export const params = {
     default: 45,
     description: "Work time of a harvest started by POST /v2/catalog/harvest/:source before it answers.",
   }),
+  // ---- harvest sources' upstream URLs (issue 11, harvest engineer) ----
+  hippocampomeSearchUrl: defineString("HIPPOCAMPOME_SEARCH_URL", {
+    default: "",
+    description: "Hippocampome search_engine_json.php URL; empty: {base}/php/…, then {base}/csv2db/… on 404.",
+  }),
+  hippocampomeTypesCsvUrl: defineString("HIPPOCAMPOME_TYPES_CSV_URL", {
+    default: "https://raw.githubusercontent.com/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1/type.csv",
+    description: "Hippocampome's published type table (Latin-1); the site itself does not serve one.",
+  }),
+  hippocampomeMarkersCsvUrl: defineString("HIPPOCAMPOME_MARKERS_CSV_URL", {
+    default:
+      "https://raw.githubusercontent.com/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1/markerdata.csv",
+    description: "Hippocampome's published marker evidence (Latin-1).",
+  }),
+  hippocampomeConnectionsCsvUrl: defineString("HIPPOCAMPOME_CONNECTIONS_CSV_URL", {
+    default: "",
+    description: "Hippocampome connection table; empty: {base}/php/data/conndata.csv.",
+  }),
+  neuromorphoExtraCaPem: defineString("NEUROMORPHO_EXTRA_CA_PEM", {
+    default: "",
+    description: "PEM certificate(s) trusted for neuromorpho.org when its chain misses an intermediate.",
+  }),
+  // ---- end of harvest sources' upstream URLs ----
   catalogBucket: defineString("CATALOG_BUCKET", {
     default: "",
     description: "Bucket holding the catalog search index blob; empty: each instance builds its own.",
@@ -278,6 +301,19 @@ export const configSchema = z.object({
   hippocampomeRegions: commaList.default([]),
   modeldbRegions: commaList.default([]),
   dandiSearch: z.string().default(""),
+  // ---- harvest sources' upstream URLs (issue 11, harvest engineer) ----
+  hippocampomeSearchUrl: optionalUrl,
+  hippocampomeTypesCsvUrl: z
+    .url({ protocol: /^https?$/ })
+    .default("https://raw.githubusercontent.com/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1/type.csv"),
+  hippocampomeMarkersCsvUrl: z
+    .url({ protocol: /^https?$/ })
+    .default(
+      "https://raw.githubusercontent.com/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1/markerdata.csv",
+    ),
+  hippocampomeConnectionsCsvUrl: optionalUrl,
+  neuromorphoExtraCaPem: z.string().default(""),
+  // ---- end of harvest sources' upstream URLs ----
   /** source → hours between scheduled run starts; sources not listed are never started on schedule. */
   harvestIntervalHours: z
     .string()
@@ -364,6 +400,13 @@ export function loadConfig(): Config {
     hippocampomeRegions: params.hippocampomeRegions.value(),
     modeldbRegions: params.modeldbRegions.value(),
     dandiSearch: params.dandiSearch.value(),
+    // ---- harvest sources' upstream URLs (issue 11, harvest engineer) ----
+    hippocampomeSearchUrl: params.hippocampomeSearchUrl.value(),
+    hippocampomeTypesCsvUrl: params.hippocampomeTypesCsvUrl.value(),
+    hippocampomeMarkersCsvUrl: params.hippocampomeMarkersCsvUrl.value(),
+    hippocampomeConnectionsCsvUrl: params.hippocampomeConnectionsCsvUrl.value(),
+    neuromorphoExtraCaPem: params.neuromorphoExtraCaPem.value(),
+    // ---- end of harvest sources' upstream URLs ----
     harvestIntervalHours: params.harvestIntervalHours.value(),
     harvestTimeBudgetSeconds: params.harvestTimeBudgetSeconds.value(),
     harvestRequestBudgetSeconds: params.harvestRequestBudgetSeconds.value(),

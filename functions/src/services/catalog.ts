@@ -591,7 +591,24 @@ export function harvesterOptions(config: Config, source: CatalogSource): Harvest
     ...(regions.length ? { brainRegions: regions } : {}),
     ...(source === "dandi" && config.dandiSearch ? { search: config.dandiSearch } : {}),
   };
-  return { baseUrl: sourceBaseUrl(config, source), ...(Object.keys(filters).length ? { filters } : {}) };
+  const urls =
+    source === "hippocampome"
+      ? {
+          ...(config.hippocampomeSearchUrl ? { searchUrl: config.hippocampomeSearchUrl } : {}),
+          typesCsvUrl: config.hippocampomeTypesCsvUrl,
+          markersCsvUrl: config.hippocampomeMarkersCsvUrl,
+          ...(config.hippocampomeConnectionsCsvUrl
+            ? { connectionsCsvUrl: config.hippocampomeConnectionsCsvUrl }
+            : {}),
+        }
+      : {};
+  const pem = source === "neuromorpho" ? config.neuromorphoExtraCaPem.trim() : "";
+  return {
+    baseUrl: sourceBaseUrl(config, source),
+    ...urls,
+    ...(pem ? { extraCa: [pem] } : {}),
+    ...(Object.keys(filters).length ? { filters } : {}),
+  };
 }
 
 export interface HarvestRequest {

@@ -30,7 +30,7 @@ import {
 } from "../schemas/catalog.js";
 import { PoliteClient, type FetchLike, type HostPolicy } from "../sources/http.js";
 import { createHarvester, HOST_POLICIES, type HarvesterOptions } from "../sources/index.js";
-import type { KnownRecord, SourceHarvester } from "../sources/types.js";
+import type { KnownRecord, SourceHarvester, UnreadableRecord } from "../sources/types.js";
 
 export interface HarvestDeps {
   db: Firestore;
@@ -64,6 +64,7 @@ const READ_CHUNK = 300;
 const SWEEP_PAGE = 500;
 const SEEN_DOC_IDS = 2000;
 const MAX_RUN_ERRORS = 50;
+const MAX_UNREADABLE_LISTED = 200;
 
 const records = (db: Firestore) => db.collection(CATALOG_COLLECTIONS.records);
 const runs = (db: Firestore) => db.collection(CATALOG_COLLECTIONS.runs);
@@ -204,8 +205,9 @@ function newRun(
     finishedAt: null,
     invocations: 0,
     limit: limit ?? null,
-    counts: { fetched: 0, created: 0, updated: 0, unchanged: 0, withdrawn: 0, errors: 0 },
+    counts: { fetched: 0, created: 0, updated: 0, unchanged: 0, withdrawn: 0, errors: 0, unreadable: 0 },
     errors: [],
+    unreadable: [],
     progress: { phase: "harvest", step: 0, done: 0, total: null },
     checkpoint: { cursor: null, sweepAfter: null },
     failures: 0,
@@ -283,7 +285,13 @@ export async function runHarvest(
     deps.http ??
     new PoliteClient({
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
-      hosts: { [host]: { ...HOST_POLICIES[source], ...options.hostPolicy } },
+      hosts: {
+        [host]: {
+          ...HOST_POLICIES[source],
+          ...(options.extraCa?.length ? { extraCa: options.extraCa } : {}),
+          ...options.hostPolicy,
+        },
+      },
       onRetry: (info) => log.warn("harvest: retrying upstream request", { source, ...info }),
     });
 
@@ -402,19 +410,32 @@ export async function runHarvest(
           next = null;
         }
         const valid: CatalogContent[] = [];
+        const invalid: UnreadableRecord[] = [];
         const seen = new Set(seenOnly);
         for (const record of batch) {
           const parsed = catalogContentSchema.safeParse(record);
           seen.add(record.id);
           if (parsed.success) valid.push(parsed.data);
-          else run = pushError(run, `Record ${record.id} failed validation: ${parsed.error.message}`);
+          else invalid.push({ id: record.id, reason: `Record failed validation: ${parsed.error.message}` });
         }
+        for (const u of step.unreadable ?? []) if (u.id) seen.add(u.id);
         const at = now().toISOString();
         const counts = await writeRecords(db, valid, run.id, at);
         await writeSeen(db, run.id, run.progress.step, [...seen]);
         for (const problem of step.problems ?? []) {
           run = pushError(run, problem.message, problem.url, true);
           exhaustive = false;
+        }
+        for (const warning of step.warnings ?? []) run = pushError(run, warning.message, warning.url);
+        const unreadable = [...(step.unreadable ?? []), ...invalid];
+        // A listed record that could not be read still exists upstream: it is never withdrawn.
+        for (const u of unreadable) if (u.id) seen.add(u.id);
+        if (unreadable.length) {
+          run = {
+            ...run,
+            counts: { ...run.counts, unreadable: run.counts.unreadable + unreadable.length },
+            unreadable: [...run.unreadable, ...unreadable].slice(0, MAX_UNREADABLE_LISTED),
+          };
         }
         const watermark =
           step.watermark && (!run.watermark || step.watermark > run.watermark)

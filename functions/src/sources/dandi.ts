@@ -1,11 +1,14 @@
 /**
  * DANDI Archive: NWB datasets, through the dandisets REST API (`/api/dandisets/`).
  *
- * Incremental runs list `ordering=-modified` and stop at the previous complete run's watermark;
- * full runs list `ordering=id`, which stays stable if a dandiset changes while we page. Either way a
- * dandiset whose `modified` equals the catalog's is not fetched again. Version metadata (licence,
- * citation, species, anatomy) comes from the most recent published version, else the draft.
- * Assets are not listed: large dandisets have hundreds of thousands of them.
+ * The list item's own `modified` is the Dandiset row's timestamp: it does not move when a version
+ * is published or the draft edited (harvest review §4). What does move is the harvested version's
+ * `modified` (the most recent published version, else the draft), so that is the record's
+ * `sourceModified`, the skip-refetch key and the incremental key. `ordering=-modified` sorts by the
+ * latest-created version's `modified`, which is that same value, so incremental runs list by it and
+ * stop one day past the previous complete run's watermark. Full runs list `ordering=id`, which stays
+ * stable while we page. Version metadata (licence, citation, species, anatomy) comes from the
+ * harvested version.
  */
 import { z } from "zod";
 
@@ -17,7 +20,7 @@ import {
   uniq,
   type SourceHarvester,
   type SourceOptions,
-  type StepProblem,
+  type UnreadableRecord,
 } from "./types.js";
 
 export const DANDI_DEFAULT_SEARCH = "hippocampus";
@@ -28,6 +31,8 @@ const versionSummary = z.looseObject({
   version: z.string(),
   name: z.string().nullish(),
   size: z.number().nullish(),
+  status: z.string().nullish(),
+  modified: z.string().nullish(),
 });
 const listItemSchema = z.looseObject({
   identifier: z.string().min(1),
@@ -72,6 +77,15 @@ const metadataSchema = z.looseObject({
 export type DandiVersionMetadata = z.infer<typeof metadataSchema>;
 
 const cursorSchema = z.object({ page: z.number().int().positive() });
+
+/** Incremental runs re-list a day before the watermark: clocks and commit order are not exact. */
+const OVERLAP_MS = 86_400_000;
+
+/** The version the catalog harvests and its `modified`, which moves on publish and on edits. */
+export function harvestedVersion(item: DandisetListItem): { version: string; modified: string } {
+  const v = item.most_recent_published_version ?? item.draft_version;
+  return { version: v?.version ?? "draft", modified: v?.modified ?? item.modified };
+}
 
 const namesOf = (things: { name?: string | null }[] | null | undefined) =>
   uniq((things ?? []).map((t) => t.name));
@@ -125,7 +139,7 @@ export function mapDandiset(
     licence: meta.license?.length ? meta.license.map(spdx).join(" OR ") : null,
     citations,
     attributes,
-    sourceModified: item.modified,
+    sourceModified: harvestedVersion(item).modified,
     sourceVersion: version,
   };
 }
@@ -145,54 +159,65 @@ export function dandiHarvester(options: SourceOptions & { webUrl?: string }): So
         joinUrl(options.baseUrl, "api/dandisets/") +
         `?page=${page}&page_size=${pageSize}&ordering=${ordering}&empty=false&search=${encodeURIComponent(search)}`;
       const body = listSchema.parse(await ctx.http.getJson(url, ctx.signal));
-      const problems: StepProblem[] = [];
+      const unreadable: UnreadableRecord[] = [];
       const items: DandisetListItem[] = [];
       for (const raw of body.results) {
         const parsed = listItemSchema.safeParse(raw);
         if (parsed.success) items.push(parsed.data);
-        else problems.push({ message: `Unreadable dandiset on page ${page}: ${parsed.error.message}`, url });
+        else {
+          const id = (raw as { identifier?: unknown } | null)?.identifier;
+          unreadable.push({
+            ...(typeof id === "string" && id ? { id: `dandi:${id}` } : {}),
+            reason: `Unreadable dandiset on page ${page}: ${z.prettifyError(parsed.error)}`,
+            url,
+          });
+        }
       }
       let reachedWatermark = false;
-      const fresh = incremental ? items.filter((i) => i.modified > ctx.watermark!) : items;
-      if (incremental && fresh.length < items.length) reachedWatermark = true;
+      let fresh = items;
+      if (incremental) {
+        const cutoff = new Date(Date.parse(ctx.watermark!) - OVERLAP_MS).toISOString();
+        fresh = items.filter((i) => harvestedVersion(i).modified > cutoff);
+        reachedWatermark = fresh.length < items.length;
+      }
 
       const known = await ctx.known(fresh.map((i) => `dandi:${i.identifier}`));
       const records: CatalogContent[] = [];
       const seen: string[] = [];
       await Promise.all(
         fresh.map(async (item) => {
-          const have = known.get(`dandi:${item.identifier}`);
-          if (have && !have.withdrawn && have.sourceModified === item.modified) {
-            seen.push(`dandi:${item.identifier}`);
+          const id = `dandi:${item.identifier}`;
+          const { version, modified } = harvestedVersion(item);
+          const have = known.get(id);
+          if (have && !have.withdrawn && have.sourceModified === modified) {
+            seen.push(id);
             return;
           }
-          const version =
-            item.most_recent_published_version?.version ?? item.draft_version?.version ?? "draft";
           const metaUrl = joinUrl(options.baseUrl, `api/dandisets/${item.identifier}/versions/${version}/`);
           try {
             const meta = metadataSchema.safeParse(await ctx.http.getJson(metaUrl, ctx.signal));
             if (meta.success) {
               records.push(mapDandiset(item, version, meta.data, options.baseUrl, options.webUrl));
             } else {
-              problems.push({
-                message: `Unreadable metadata of ${item.identifier}: ${meta.error.message}`,
-                url,
-              });
+              const reason = `Unreadable metadata of ${item.identifier} ${version}: ${z.prettifyError(meta.error)}`;
+              unreadable.push({ id, reason, url: metaUrl });
             }
           } catch (err) {
             if (!isNotFound(err)) throw err;
+            // Listed, so it exists: kept as seen (never withdrawn for this), reported as unreadable.
+            unreadable.push({ id, reason: `Version ${version} of ${item.identifier} answers 404`, url: metaUrl });
           }
         }),
       );
-      const watermark = items.reduce<string | undefined>(
-        (m, i) => (m && m > i.modified ? m : i.modified),
-        undefined,
-      );
+      const watermark = items.reduce<string | undefined>((m, i) => {
+        const v = harvestedVersion(i).modified;
+        return m && m > v ? m : v;
+      }, undefined);
       const more = Boolean(body.next) && !reachedWatermark && body.results.length > 0;
       return {
         records,
         seen,
-        problems,
+        unreadable,
         total: body.count ?? undefined,
         watermark,
         next: more ? { page: page + 1 } : null,

@@ -11,7 +11,11 @@ import { neuroMorphoHarvester, NEUROMORPHO_HOST_POLICY } from "./neuromorpho.js"
 import type { SourceHarvester, SourceOptions } from "./types.js";
 
 export type HarvesterOptions = SourceOptions &
-  Omit<HippocampomeOptions, keyof SourceOptions> & { webUrl?: string };
+  Omit<HippocampomeOptions, keyof SourceOptions> & {
+    webUrl?: string;
+    /** PEM certificates trusted for the source's host when its chain misses an intermediate. */
+    extraCa?: string[];
+  };
 
 export const HOST_POLICIES: Record<CatalogSource, Partial<HostPolicy>> = {
   neuromorpho: NEUROMORPHO_HOST_POLICY,
