@@ -155,7 +155,11 @@ export async function startUpstreamServer(options: UpstreamOptions = {}): Promis
   type Reply = [number, string, string | Buffer, Record<string, string>?];
 
   function route(url: URL, empty: boolean): Reply {
-    const reply = (value: unknown, status = 200): Reply => [status, "application/json", JSON.stringify(value)];
+    const reply = (value: unknown, status = 200): Reply => [
+      status,
+      "application/json",
+      JSON.stringify(value),
+    ];
     const p = url.pathname;
     const q = url.searchParams;
 
@@ -218,14 +222,18 @@ export async function startUpstreamServer(options: UpstreamOptions = {}): Promis
       const query = q.get("query_str") ?? "";
       const bad = /Soma:(\w+):(\S*?)[\s)]/.exec(`${query} `);
       if (!/^(Neuron|Connection):\(/.test(query) || (bad && !/^(DG|CA3|CA2|CA1|Sub|SUB|EC)$/.test(bad[1]!))) {
-        return [200, "text/html", `<br>Invalid count of ${bad?.[1] ?? ""}:${bad?.[2] ?? ""} for condition Soma<br>[]`];
+        return [
+          200,
+          "text/html",
+          `<br>Invalid count of ${bad?.[1] ?? ""}:${bad?.[2] ?? ""} for condition Soma<br>[]`,
+        ];
       }
-      const hits = empty
-        ? []
-        : Object.values(search).filter((h) => !removedTypes.has(h.source_id));
+      const hits = empty ? [] : Object.values(search).filter((h) => !removedTypes.has(h.source_id));
       const value = hits.length ? Object.fromEntries(hits.map((h, i) => [String(i + 1), h])) : [];
       const body =
-        state.hippocampomeEncoding === "double" ? JSON.stringify(JSON.stringify(value)) : JSON.stringify(value);
+        state.hippocampomeEncoding === "double"
+          ? JSON.stringify(JSON.stringify(value))
+          : JSON.stringify(value);
       return [200, "application/json", body];
     }
     if (p === HIPPOCAMPOME_TYPES_PATH) {
@@ -245,7 +253,8 @@ export async function startUpstreamServer(options: UpstreamOptions = {}): Promis
     if (p === "/php/data/conndata.csv") {
       return [200, "text/csv", bytes("hippocampome/php/data/conndata.third.csv")];
     }
-    if (p.startsWith("/php/") || p.startsWith("/csv2db/")) return [404, "text/html; charset=iso-8859-1", apache404];
+    if (p.startsWith("/php/") || p.startsWith("/csv2db/"))
+      return [404, "text/html; charset=iso-8859-1", apache404];
 
     // ---- ModelDB (Django, modeldb2020/api_v1.py) ----
     if (p.startsWith("/api/v1/models")) {
@@ -270,7 +279,8 @@ export async function startUpstreamServer(options: UpstreamOptions = {}): Promis
     }
     const download = /^\/download\/(\d+)$/.exec(p);
     if (download) {
-      if (!models.some((m) => String(m.id) === download[1])) return [403, "text/html", "<h1>403 Forbidden</h1>"];
+      if (!models.some((m) => String(m.id) === download[1]))
+        return [403, "text/html", "<h1>403 Forbidden</h1>"];
       return [
         200,
         "application/zip",
@@ -294,9 +304,7 @@ export async function startUpstreamServer(options: UpstreamOptions = {}): Promis
       const ordering = q.get("ordering") ?? "id";
       // `modified` ordering is by the most recently created version's modified, not the item's.
       const latest = (item: Json) =>
-        String(
-          ((item.most_recent_published_version ?? item.draft_version) as Json | null)?.modified ?? "",
-        );
+        String(((item.most_recent_published_version ?? item.draft_version) as Json | null)?.modified ?? "");
       const key = ordering.replace(/^-/, "") === "modified" ? latest : (i: Json) => String(i.identifier);
       list = [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
       if (ordering.startsWith("-")) list.reverse();
@@ -327,8 +335,7 @@ export async function startUpstreamServer(options: UpstreamOptions = {}): Promis
           ? dandiDraft(id)?.file
           : t?.versions.find(
               (x) =>
-                x.version === v &&
-                (state.dandiMoment === "after" || x.modified < "2023-06-29T12:00:00Z"),
+                x.version === v && (state.dandiMoment === "after" || x.modified < "2023-06-29T12:00:00Z"),
             )?.file;
       return file ? [200, "application/json", text(`dandi/${file}`)] : reply({ detail: "Not found." }, 404);
     }

@@ -205,7 +205,11 @@ export function dandiHarvester(options: SourceOptions & { webUrl?: string }): So
           } catch (err) {
             if (!isNotFound(err)) throw err;
             // Listed, so it exists: kept as seen (never withdrawn for this), reported as unreadable.
-            unreadable.push({ id, reason: `Version ${version} of ${item.identifier} answers 404`, url: metaUrl });
+            unreadable.push({
+              id,
+              reason: `Version ${version} of ${item.identifier} answers 404`,
+              url: metaUrl,
+            });
           }
         }),
       );

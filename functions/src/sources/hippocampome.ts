@@ -160,9 +160,7 @@ export function shortName(formal: string): string {
 /** Subregion of a type: its type-table row, else the region word of its formal name, else its id. */
 export function typeSubregion(id: string, row: Record<string, string> | undefined, formal?: string) {
   const fromName = formal ? /^(\S+) \(/.exec(formal.trim())?.[1] : undefined;
-  return normalSubregion(
-    row?.subregion || fromName || (HIPPOCAMPOME_SUBREGIONS[Number(id[0]) - 1] ?? ""),
-  );
+  return normalSubregion(row?.subregion || fromName || (HIPPOCAMPOME_SUBREGIONS[Number(id[0]) - 1] ?? ""));
 }
 
 export interface TypeMarkers {

@@ -112,7 +112,13 @@ export function mapModelDbModel(model: ModelDbModel, siteUrl: string): CatalogCo
     ...names(model.model_paper).map((text) => ({ text })),
     // A bare PMID (87762, 114452) is a PubMed reference, not a citation text.
     ...(/^\d+$/.test(citationValue)
-      ? [{ text: `PMID:${citationValue}`, pmid: citationValue, url: `https://pubmed.ncbi.nlm.nih.gov/${citationValue}/` }]
+      ? [
+          {
+            text: `PMID:${citationValue}`,
+            pmid: citationValue,
+            url: `https://pubmed.ncbi.nlm.nih.gov/${citationValue}/`,
+          },
+        ]
       : citationValue
         ? [{ text: citationValue }]
         : []),
@@ -145,7 +151,10 @@ export function mapModelDbModel(model: ModelDbModel, siteUrl: string): CatalogCo
     name: model.name.trim(),
     description: plainText(model.notes?.value),
     species: names(model.species),
-    brainRegions: uniq([...names(model.region), ...regionsFromCells]),
+    // ModelDB's "Hippocampus" and the cell-derived "hippocampus" are one region.
+    brainRegions: uniq([...names(model.region), ...regionsFromCells]).filter(
+      (r, i, all) => all.findIndex((x) => x.toLowerCase() === r.toLowerCase()) === i,
+    ),
     cellTypes,
     layers: [],
     markers: [],

@@ -6,6 +6,7 @@ import {
   type CatalogRecord,
   type CatalogSource,
 } from "../../src/schemas/catalog.js";
+import { HIPPOCAMPOME_MARKERS_PATH, HIPPOCAMPOME_TYPES_PATH } from "../../loopback/upstream.js";
 import type { HarvestOptions } from "../../src/services/harvest.js";
 
 /** Politeness shrunk so fault tests finish quickly; retries and timeouts still happen for real. */
@@ -20,7 +21,14 @@ export const FAST_POLICY = {
 };
 
 export function fastOptions(baseUrl: string, extra: Partial<HarvestOptions> = {}): HarvestOptions {
-  return { baseUrl, hostPolicy: FAST_POLICY, ...extra };
+  // The published Hippocampome tables live on GitHub; the loopback serves them at the same paths.
+  return {
+    baseUrl,
+    typesCsvUrl: baseUrl + HIPPOCAMPOME_TYPES_PATH,
+    markersCsvUrl: baseUrl + HIPPOCAMPOME_MARKERS_PATH,
+    hostPolicy: FAST_POLICY,
+    ...extra,
+  };
 }
 
 export async function recordsOf(db: Firestore, source: CatalogSource): Promise<CatalogRecord[]> {
