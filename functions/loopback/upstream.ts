@@ -304,7 +304,8 @@ export async function startUpstreamServer(options: UpstreamOptions = {}): Promis
       const ordering = q.get("ordering") ?? "id";
       // `modified` ordering is by the most recently created version's modified, not the item's.
       const latest = (item: Json) =>
-        String(((item.most_recent_published_version ?? item.draft_version) as Json | null)?.modified ?? "");
+        ((item.most_recent_published_version ?? item.draft_version) as { modified?: string } | null)
+          ?.modified ?? "";
       const key = ordering.replace(/^-/, "") === "modified" ? latest : (i: Json) => String(i.identifier);
       list = [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
       if (ordering.startsWith("-")) list.reverse();

@@ -183,7 +183,7 @@ export async function readCapped(res: Response, maxBytes: number, url: string): 
   if (!res.body) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let total = 0;
-  const reader = res.body.getReader();
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
@@ -419,7 +419,7 @@ export class PoliteClient {
       release();
       return res;
     }
-    const reader = res.body.getReader();
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {

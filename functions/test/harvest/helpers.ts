@@ -3,6 +3,7 @@ import type { Firestore } from "firebase-admin/firestore";
 import {
   CATALOG_COLLECTIONS,
   catalogDocId,
+  catalogRecordSchema,
   type CatalogRecord,
   type CatalogSource,
 } from "../../src/schemas/catalog.js";
@@ -57,3 +58,8 @@ export function manualClock(start = Date.UTC(2026, 0, 1)) {
 
 const ignore = () => undefined;
 export const quietLog = { info: ignore, warn: ignore, error: ignore };
+
+/** A stored record, parsed (not cast) against its schema. */
+export async function record(db: Firestore, id: string): Promise<CatalogRecord> {
+  return catalogRecordSchema.parse((await recordDoc(db, id)).data());
+}

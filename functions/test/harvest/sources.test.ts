@@ -13,7 +13,7 @@ import { toSearchDocument } from "../../src/schemas/catalog.js";
 import { runHarvest } from "../../src/services/harvest.js";
 import { firestore } from "../../src/store/firebase.js";
 import { clearFirestore } from "../setup/hooks.js";
-import { fastOptions, quietLog, recordDoc, recordsOf } from "./helpers.js";
+import { fastOptions, quietLog, record, recordsOf } from "./helpers.js";
 
 const ids = (records: CatalogRecord[]) => records.map((r) => r.id).sort();
 
@@ -43,7 +43,7 @@ describe("harvest: each source against its recorded real responses", () => {
       assert.ok(records.every((r) => r.brainRegions[0] === "hippocampus"));
       assert.ok(!records.some((r) => r.id === "neuromorpho:1"));
 
-      const r = (await recordDoc(db, "neuromorpho:900001")).data()!;
+      const r = await record(db, "neuromorpho:900001");
       assert.equal(r.name, "recon-amaral-hc001");
       assert.equal(r.licence, "CC-BY-4.0");
       assert.deepEqual(r.species, ["mouse"]);
@@ -63,7 +63,7 @@ describe("harvest: each source against its recorded real responses", () => {
         },
       ]);
       assert.deepEqual(
-        (r.citations as { text: string }[]).map((c) => c.text),
+        r.citations.map((c) => c.text),
         [
           "PMID:19000000",
           "doi:10.0000/reconstructed.0",
@@ -127,22 +127,22 @@ describe("harvest: each source against its recorded real responses", () => {
         assert.equal(connections.length, 139);
         assert.equal(run.counts.created, 174);
 
-        const granule = (await recordDoc(db, "hippocampome:type:1000")).data()!;
+        const granule = await record(db, "hippocampome:type:1000");
         assert.equal(granule.name, "DG Granule");
         assert.deepEqual(granule.brainRegions, ["hippocampal formation", "dentate gyrus"]);
         assert.deepEqual(granule.cellTypes, ["DG Granule", "Glutamatergic GC", "Granule"]);
         assert.deepEqual(granule.attributes.formalName, ["DG (e)2201p-CA3_00110-CA2_0010 Granule"]);
         assert.ok(granule.markers.includes("CB") && granule.markers.includes("Prox1"));
         assert.ok(!granule.markers.includes("PV"));
-        assert.ok((granule.attributes.markersNegative as string[]).includes("PV"));
-        assert.equal(granule.citations[0].text, "Hippocampome.org (RRID:SCR_009023)");
+        assert.ok(granule.attributes.markersNegative!.includes("PV"));
+        assert.equal(granule.citations[0]!.text, "Hippocampome.org (RRID:SCR_009023)");
         assert.equal(granule.licence, null);
 
-        const mossy = (await recordDoc(db, "hippocampome:type:1002")).data()!;
+        const mossy = await record(db, "hippocampome:type:1002");
         assert.deepEqual(mossy.markers, ["PCP4", "GluA2/3"]);
         assert.deepEqual(mossy.attributes.markersNegative, ["CB", "PV", "NG", "SOM"]);
 
-        const pair = (await recordDoc(db, "hippocampome:conn:1000-1036")).data()!;
+        const pair = await record(db, "hippocampome:conn:1000-1036");
         assert.equal(pair.name, "DG Granule → DG Basket CCK+");
         assert.deepEqual(pair.layers, ["DG:SG"]);
         assert.deepEqual(pair.attributes, { presynapticId: ["1000"], postsynapticId: ["1036"] });
@@ -190,7 +190,7 @@ describe("harvest: each source against its recorded real responses", () => {
       const run = await runHarvest(deps(), "hippocampome", fastOptions(upstream.url));
       assert.equal(run.status, "complete");
       assert.ok(run.errors.some((e) => /details unavailable/.test(e.message) && !e.fatal));
-      const granule = (await recordDoc(db, "hippocampome:type:1000")).data()!;
+      const granule = await record(db, "hippocampome:type:1000");
       assert.equal(granule.name, "DG Granule", "formal name shortened, not shown raw");
     });
   });
@@ -218,14 +218,14 @@ describe("harvest: each source against its recorded real responses", () => {
         "modeldb:900003",
       ]);
       // review §3 coverage: listed by /models/region would have missed these six.
-      assert.equal((await recordDoc(db, "modeldb:35358")).get("brainRegions")[0], "hippocampus");
+      assert.equal((await record(db, "modeldb:35358")).brainRegions[0], "hippocampus");
       const licences = Object.fromEntries(records.map((r) => [r.id, r.licence]));
       assert.equal(licences["modeldb:900001"], "BSD-3-Clause");
       assert.equal(licences["modeldb:900002"], "MIT");
       assert.equal(licences["modeldb:900003"], null, "'other' states no SPDX licence");
       assert.equal(licences["modeldb:35358"], null);
 
-      const m = (await recordDoc(db, "modeldb:35358")).data()!;
+      const m = await record(db, "modeldb:35358");
       assert.equal(
         m.name,
         "CA3 pyramidal cell: rhythmogenesis in a reduced Traub model (Pinsky, Rinzel 1994)",
@@ -241,15 +241,15 @@ describe("harvest: each source against its recorded real responses", () => {
       assert.equal(m.sourceVersion, "20");
       assert.ok(!JSON.stringify(records).includes("@example.org"), "no submitter e-mail reaches the catalog");
 
-      const newer = (await recordDoc(db, "modeldb:900001")).data()!;
+      const newer = await record(db, "modeldb:900001");
       assert.deepEqual(newer.attributes.implementers, ["Reconstructed, Implementer"]);
       assert.equal(
-        newer.citations[0].text,
+        newer.citations[0]!.text,
         "Reconstructed A, Record B (2024) citation text as typed by the submitter",
       );
 
-      const pmid = (await recordDoc(db, "modeldb:87762")).data()!;
-      assert.ok((pmid.citations as { pmid?: string }[]).some((c) => c.pmid && /^\d+$/.test(c.pmid)));
+      const pmid = await record(db, "modeldb:87762");
+      assert.ok(pmid.citations.some((c) => c.pmid && /^\d+$/.test(c.pmid)));
     });
 
     it("review §3: four unfiltered lists, no case-sensitive ?region= filter", async () => {
@@ -266,7 +266,7 @@ describe("harvest: each source against its recorded real responses", () => {
 
     it("maps species, regions, cell types, currents and simulators to search facets", async () => {
       await runHarvest(deps(), "modeldb", fastOptions(upstream.url));
-      const doc = toSearchDocument((await recordDoc(db, "modeldb:35358")).data() as CatalogRecord);
+      const doc = toSearchDocument(await record(db, "modeldb:35358"));
       assert.deepEqual(doc.facets.brainRegions, ["hippocampus", "CA3"]);
       assert.deepEqual(doc.facets.cellTypes, ["Hippocampus CA3 pyramidal GLU cell"]);
       assert.deepEqual(doc.facets["attributes.simulators"], ["NEURON", "XPP"]);
@@ -288,16 +288,16 @@ describe("harvest: each source against its recorded real responses", () => {
       );
       assert.match(run.unreadable[0]!.reason, /0\.210812\.1517 of 000061 answers 404/);
 
-      const d = (await recordDoc(db, "dandi:000003")).data()!;
+      const d = await record(db, "dandi:000003");
       assert.equal(d.sourceVersion, "0.210812.1448");
       assert.equal(d.sourceModified, "2021-08-12T14:48:43.199600Z", "the version's modified, not the item's");
       assert.equal(d.licence, "CC-BY-4.0");
       assert.deepEqual(d.species, ["House mouse"]);
-      assert.equal(d.citations[0].doi, "10.48324/dandi.000003/0.210812.1448");
-      const draft = (await recordDoc(db, "dandi:000552")).data()!;
+      assert.equal(d.citations[0]!.doi, "10.48324/dandi.000003/0.210812.1448");
+      const draft = await record(db, "dandi:000552");
       assert.equal(draft.sourceVersion, "draft");
       assert.deepEqual(draft.species, ["Mus musculus - House mouse"]);
-      assert.match(draft.citations[0].text, /\(Version draft\)/);
+      assert.match(draft.citations[0]!.text, /\(Version draft\)/);
     });
 
     it("review §4: a publish leaves the item's modified alone, yet the dandiset is harvested again", async () => {
@@ -306,10 +306,10 @@ describe("harvest: each source against its recorded real responses", () => {
       const run = await runHarvest(deps(), "dandi", fastOptions(upstream.url));
       assert.equal(run.status, "complete");
       assert.equal(run.counts.updated, 2);
-      const d = (await recordDoc(db, "dandi:000003")).data()!;
+      const d = await record(db, "dandi:000003");
       assert.equal(d.sourceVersion, "0.230629.1955");
-      assert.equal(d.citations[0].doi, "10.48324/dandi.000003/0.230629.1955");
-      const first = (await recordDoc(db, "dandi:000552")).data()!;
+      assert.equal(d.citations[0]!.doi, "10.48324/dandi.000003/0.230629.1955");
+      const first = await record(db, "dandi:000552");
       assert.equal(first.sourceVersion, "0.230630.2304");
       assert.equal(first.licence, "CC-BY-4.0");
     });
