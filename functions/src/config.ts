@@ -160,7 +160,8 @@ export const params = {
     description: "Hippocampome search_engine_json.php URL; empty: {base}/php/…, then {base}/csv2db/… on 404.",
   }),
   hippocampomeTypesCsvUrl: defineString("HIPPOCAMPOME_TYPES_CSV_URL", {
-    default: "https://raw.githubusercontent.com/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1/type.csv",
+    default:
+      "https://raw.githubusercontent.com/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1/type.csv",
     description: "Hippocampome's published type table (Latin-1); the site itself does not serve one.",
   }),
   hippocampomeMarkersCsvUrl: defineString("HIPPOCAMPOME_MARKERS_CSV_URL", {
@@ -305,7 +306,9 @@ export const configSchema = z.object({
   hippocampomeSearchUrl: optionalUrl,
   hippocampomeTypesCsvUrl: z
     .url({ protocol: /^https?$/ })
-    .default("https://raw.githubusercontent.com/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1/type.csv"),
+    .default(
+      "https://raw.githubusercontent.com/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1/type.csv",
+    ),
   hippocampomeMarkersCsvUrl: z
     .url({ protocol: /^https?$/ })
     .default(

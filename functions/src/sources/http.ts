@@ -224,7 +224,8 @@ class HostGate {
 
   release() {
     this.active--;
-    this.waiters.shift()?.();
+    // A slot held by a streaming body (`hold`) may keep the host at its cap after a release.
+    if (this.active < this.policy.concurrency) this.waiters.shift()?.();
   }
 
   /** Keeps one slot taken until `done` settles (a body still streaming after `get` returned). */
