@@ -208,20 +208,6 @@ export const params = {
   }),
 };
 
-/**
- * When each source's scheduled harvest function wakes up (Cloud Scheduler cron, UTC). Not params:
- * the SDK takes a schedule only as a literal string at deploy time. Each wake-up continues a run
- * that paused on its time budget, or starts a new one once HARVEST_INTERVAL_HOURS has passed, so
- * a long NeuroMorpho run finishes within hours, not a week later. Staggered across the hour so
- * two runs rarely rebuild the index at once.
- */
-export const harvestSchedules = {
-  neuromorpho: "5 * * * *",
-  hippocampome: "20 * * * *",
-  modeldb: "35 * * * *",
-  dandi: "50 * * * *",
-} as const;
-
 /** HS256 key of API tokens; clio-store's FLYEM_SECRET, shared with services that accept them. */
 export const tokenSecret = defineSecret("FLYEM_SECRET");
 

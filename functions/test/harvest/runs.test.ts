@@ -4,13 +4,8 @@ import type { Firestore } from "firebase-admin/firestore";
 
 import { startUpstreamServer, type UpstreamServer } from "../../loopback/upstream.js";
 import { ApiError } from "../../src/errors.js";
-import {
-  getRun,
-  getSourceState,
-  harvestWriteBench,
-  runHarvest,
-  startRun,
-} from "../../src/services/harvest.js";
+import { getRun, getSourceState, runHarvest, startRun } from "../../src/services/harvest.js";
+import { harvestWriteBench } from "../../../bench/harvest.js";
 import { firestore } from "../../src/store/firebase.js";
 import { clearFirestore } from "../setup/hooks.js";
 import { fastOptions, manualClock, quietLog, recordDoc, recordsOf } from "./helpers.js";
