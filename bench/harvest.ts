@@ -8,11 +8,12 @@
 import { randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";
 
+import { initializeApp } from "firebase-admin/app";
 import { getFirestore, type Firestore } from "firebase-admin/firestore";
 
 import { catalogDocId, type CatalogContent, type CatalogSource } from "../functions/src/schemas/catalog.js";
 import { contentHash, writeRecords } from "../functions/src/services/harvest.js";
-import { benchFirestore, round } from "./lib.js";
+import { benchFirestore, PROJECT_ID, round } from "./lib.js";
 
 /**
  * Bench hook: writes `count` generated records through the catalog write path (hash check +
@@ -91,7 +92,7 @@ export async function rawBulkWriterRate(db: Firestore, count: number, throttling
 export async function runHarvestBench(writes = 5000): Promise<Record<string, number>> {
   const emulator = await benchFirestore();
   try {
-    const db = getFirestore();
+    const db = getFirestore(initializeApp({ projectId: PROJECT_ID }, `harvest-bench-${randomUUID()}`));
     // Warm up both paths (connections, JIT) on records the measured runs do not reuse.
     await harvestWriteBench(db, 500, { source: "dandi" });
     await rawBulkWriterRate(db, 500);

@@ -16,8 +16,9 @@
  * - ModelDB: `GET /api/v1/models[?field=value]` (exact, case-sensitive filter; a model without the
  *   field is excluded), `/api/v1/models/{field}` (same order, null when absent),
  *   `/api/v1/models/{id}` (plain-text 404), `/download/{id}` (403 when unknown).
- * - DANDI: `GET /api/dandisets/?page&page_size&ordering&search&empty` and
- *   `/api/dandisets/{id}/versions/{version}/`, at one of two recorded moments (before and after
+ * - DANDI: `GET /api/dandisets/?page&page_size&ordering&search&empty`,
+ *   `/api/dandisets/{id}/versions/{version}/` and its `assets/?page&page_size` (the real asset
+ *   lists of each recorded version), at one of two recorded moments (before and after
  *   000003 and 000552 published); the list item's `modified` never moves, `ordering=-modified`
  *   sorts by the latest version's `modified`.
  *
@@ -146,6 +147,17 @@ export async function startUpstreamServer(options: UpstreamOptions = {}): Promis
     const item = dandiItems().find((x) => x.identifier === id);
     const modified = (item?.draft_version as Json | undefined)?.modified;
     return t?.drafts.find((d) => d.modified === modified);
+  }
+
+  /** The recorded file of a version as it was at the served moment. */
+  function dandiVersionFile(id: string, v: string): string | undefined {
+    if (!dandiItems().some((x) => x.identifier === id)) return undefined;
+    if (v === "draft") return dandiDraft(id)?.file;
+    return timeline
+      .find((x) => x.identifier === id)
+      ?.versions.find(
+        (x) => x.version === v && (state.dandiMoment === "after" || x.modified < "2023-06-29T12:00:00Z"),
+      )?.file;
   }
 
   function dandiItems(): Json[] {
@@ -325,19 +337,29 @@ export async function startUpstreamServer(options: UpstreamOptions = {}): Promis
         results: slice,
       });
     }
+    const assets = /^\/api\/dandisets\/(\d{6})\/versions\/([^/]+)\/assets\/$/.exec(p);
+    if (assets) {
+      const file = dandiVersionFile(assets[1]!, assets[2]!);
+      if (!file) return reply({ detail: "Not found." }, 404);
+      const all = json<Json[]>(`dandi/${file.replace(/\.json$/, ".assets.json")}`);
+      const pageSize = Math.min(Number(q.get("page_size") ?? 100), 1000);
+      const page = Number(q.get("page") ?? 1);
+      const pageUrl = (n: number) => {
+        const params = new URLSearchParams(q);
+        params.set("page", String(n));
+        params.sort();
+        return `${origin}${p}?${params.toString()}`;
+      };
+      return reply({
+        count: all.length,
+        next: page * pageSize < all.length ? pageUrl(page + 1) : null,
+        previous: page > 1 ? pageUrl(page - 1) : null,
+        results: empty ? [] : all.slice((page - 1) * pageSize, page * pageSize),
+      });
+    }
     const version = /^\/api\/dandisets\/(\d{6})\/versions\/([^/]+)\/$/.exec(p);
     if (version) {
-      const [, id, v] = version as unknown as [string, string, string];
-      const t = timeline.find((x) => x.identifier === id);
-      const listed = dandiItems().some((x) => x.identifier === id);
-      const file = !listed
-        ? undefined
-        : v === "draft"
-          ? dandiDraft(id)?.file
-          : t?.versions.find(
-              (x) =>
-                x.version === v && (state.dandiMoment === "after" || x.modified < "2023-06-29T12:00:00Z"),
-            )?.file;
+      const file = dandiVersionFile(version[1]!, version[2]!);
       return file ? [200, "application/json", text(`dandi/${file}`)] : reply({ detail: "Not found." }, 404);
     }
     return [404, "text/plain", "Not Found"];

@@ -8,11 +8,13 @@
  * latest-created version's `modified`, which is that same value, so incremental runs list by it and
  * stop one day past the previous complete run's watermark. Full runs list `ordering=id`, which stays
  * stable while we page. Version metadata (licence, citation, species, anatomy) comes from the
- * harvested version.
+ * harvested version, and its NWB files (path, size, content URL) from the version's asset list, up
+ * to `maxFiles` per dandiset (large dandisets have hundreds of thousands of assets).
  */
 import { z } from "zod";
 
-import type { CatalogCitation, CatalogContent, CatalogLink } from "../schemas/catalog.js";
+import type { CatalogCitation, CatalogContent, CatalogFile, CatalogLink } from "../schemas/catalog.js";
+import type { PoliteClient } from "./http.js";
 import { isNotFound } from "./http.js";
 import {
   joinUrl,
@@ -78,6 +80,30 @@ export type DandiVersionMetadata = z.infer<typeof metadataSchema>;
 
 const cursorSchema = z.object({ page: z.number().int().positive() });
 
+const assetSchema = z.looseObject({
+  asset_id: z.string().min(1),
+  path: z.string().min(1),
+  size: z.number().int().nonnegative().nullish(),
+});
+const assetPageSchema = z.object({
+  count: z.number().nullish(),
+  next: z.string().nullish(),
+  results: z.array(z.unknown()),
+});
+export const DANDI_MAX_FILES = 1000;
+const ASSET_PAGE_SIZE = 1000;
+
+/** An asset's API download URL, which redirects to the blob; the same as its `contentUrl[0]`. */
+export function dandiAssetFile(apiUrl: string, asset: z.infer<typeof assetSchema>): CatalogFile {
+  return {
+    url: joinUrl(apiUrl, `api/assets/${asset.asset_id}/download/`),
+    format: "nwb",
+    name: asset.path,
+    ...(typeof asset.size === "number" ? { size: asset.size } : {}),
+    role: "asset",
+  };
+}
+
 /** Incremental runs re-list a day before the watermark: clocks and commit order are not exact. */
 const OVERLAP_MS = 86_400_000;
 
@@ -99,6 +125,8 @@ export function mapDandiset(
   meta: DandiVersionMetadata,
   apiUrl: string,
   webUrl = DANDI_WEB_URL,
+  files: CatalogFile[] = [],
+  assetCount?: number,
 ): CatalogContent {
   const id = item.identifier;
   const summary = meta.assetsSummary;
@@ -118,6 +146,9 @@ export function mapDandiset(
     keywords: uniq(meta.keywords ?? []),
     contributors: namesOf(meta.contributor?.filter((c) => c.schemaKey !== "Organization")),
     embargo: uniq([item.embargo_status]),
+    // When the asset list was cut at the file cap: how many of how many are listed.
+    filesListed:
+      assetCount !== undefined && assetCount > files.length ? [`${files.length} of ${assetCount}`] : [],
   };
   for (const key of Object.keys(attributes)) if (attributes[key]!.length === 0) delete attributes[key];
   const ephys = approaches.some((a) => /electrophysiolog/i.test(a));
@@ -134,7 +165,7 @@ export function mapDandiset(
     cellTypes: [],
     layers: [],
     markers: [],
-    files: [],
+    files,
     links,
     licence: meta.license?.length ? meta.license.map(spdx).join(" OR ") : null,
     citations,
@@ -144,7 +175,38 @@ export function mapDandiset(
   };
 }
 
-export function dandiHarvester(options: SourceOptions & { webUrl?: string }): SourceHarvester {
+/** The version's NWB files, page by page up to `max`; `count` is what the archive announces. */
+async function listAssets(
+  http: PoliteClient,
+  apiUrl: string,
+  id: string,
+  version: string,
+  max: number,
+  signal?: AbortSignal,
+): Promise<{ files: CatalogFile[]; count: number }> {
+  const files: CatalogFile[] = [];
+  let count = 0;
+  for (let page = 1; files.length < max; page++) {
+    const url =
+      joinUrl(apiUrl, `api/dandisets/${id}/versions/${version}/assets/`) +
+      `?page=${page}&page_size=${ASSET_PAGE_SIZE}`;
+    const body = assetPageSchema.parse(await http.getJson(url, signal));
+    count = body.count ?? count;
+    for (const raw of body.results) {
+      const asset = assetSchema.safeParse(raw);
+      if (asset.success && asset.data.path.toLowerCase().endsWith(".nwb") && files.length < max) {
+        files.push(dandiAssetFile(apiUrl, asset.data));
+      }
+    }
+    if (!body.next || body.results.length === 0) break;
+  }
+  return { files, count };
+}
+
+export function dandiHarvester(
+  options: SourceOptions & { webUrl?: string; maxFiles?: number },
+): SourceHarvester {
+  const maxFiles = options.maxFiles ?? DANDI_MAX_FILES;
   const search = options.filters?.search ?? DANDI_DEFAULT_SEARCH;
   const pageSize = Math.min(options.pageSize ?? 100, 1000);
 
@@ -197,7 +259,25 @@ export function dandiHarvester(options: SourceOptions & { webUrl?: string }): So
           try {
             const meta = metadataSchema.safeParse(await ctx.http.getJson(metaUrl, ctx.signal));
             if (meta.success) {
-              records.push(mapDandiset(item, version, meta.data, options.baseUrl, options.webUrl));
+              const assets = await listAssets(
+                ctx.http,
+                options.baseUrl,
+                item.identifier,
+                version,
+                maxFiles,
+                ctx.signal,
+              );
+              records.push(
+                mapDandiset(
+                  item,
+                  version,
+                  meta.data,
+                  options.baseUrl,
+                  options.webUrl,
+                  assets.files,
+                  assets.count,
+                ),
+              );
             } else {
               const reason = `Unreadable metadata of ${item.identifier} ${version}: ${z.prettifyError(meta.error)}`;
               unreadable.push({ id, reason, url: metaUrl });

@@ -16,6 +16,8 @@ import type { SourceHarvester, SourceOptions } from "./types.js";
 export type HarvesterOptions = SourceOptions &
   Omit<HippocampomeOptions, keyof SourceOptions> & {
     webUrl?: string;
+    /** DANDI: NWB files listed per dandiset at most. */
+    maxFiles?: number;
     /** PEM certificates trusted for the source's host when its chain misses an intermediate. */
     extraCa?: string[];
   };

@@ -275,6 +275,14 @@ describe("harvest: each source against its recorded real responses", () => {
   });
 
   describe("DANDI", () => {
+    it("lists at most maxFiles assets per dandiset and says how many it left out", async () => {
+      const run = await runHarvest(deps(), "dandi", fastOptions(upstream.url, { maxFiles: 10 }));
+      assert.equal(run.status, "complete");
+      const d = await record(db, "dandi:000003");
+      assert.equal(d.files.length, 10);
+      assert.deepEqual(d.attributes.filesListed, ["10 of 101"]);
+    });
+
     it("harvests the listed dandisets; one without recorded metadata is unreadable, the run complete", async () => {
       const run = await runHarvest(deps(), "dandi", fastOptions(upstream.url, { pageSize: 2 }));
       assert.equal(run.status, "complete");
@@ -294,7 +302,18 @@ describe("harvest: each source against its recorded real responses", () => {
       assert.equal(d.licence, "CC-BY-4.0");
       assert.deepEqual(d.species, ["House mouse"]);
       assert.equal(d.citations[0]!.doi, "10.48324/dandi.000003/0.210812.1448");
+      // Its NWB files, from the version's asset list: path, size and the API content URL.
+      assert.equal(d.files.length, 101);
+      assert.deepEqual(d.files[0], {
+        url: `${upstream.url}/api/assets/5e9e92e1-f044-4aa0-ab47-1cfcb8899348/download/`,
+        format: "nwb",
+        name: "sub-YutaMouse20/sub-YutaMouse20_ses-YutaMouse20-140327_behavior+ecephys.nwb",
+        size: 8417855886,
+        role: "asset",
+      });
+      assert.equal(d.attributes.filesListed, undefined, "all assets listed");
       const draft = await record(db, "dandi:000552");
+      assert.equal(draft.files.length, 36);
       assert.equal(draft.sourceVersion, "draft");
       assert.deepEqual(draft.species, ["Mus musculus - House mouse"]);
       assert.match(draft.citations[0]!.text, /\(Version draft\)/);
@@ -311,6 +330,7 @@ describe("harvest: each source against its recorded real responses", () => {
       assert.equal(d.citations[0]!.doi, "10.48324/dandi.000003/0.230629.1955");
       const first = await record(db, "dandi:000552");
       assert.equal(first.sourceVersion, "0.230630.2304");
+      assert.equal(first.files.length, 117, "the published version's assets, not the old draft's 36");
       assert.equal(first.licence, "CC-BY-4.0");
     });
 
