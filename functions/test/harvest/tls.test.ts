@@ -24,7 +24,7 @@ interface Issued {
 function issue(cn: string, serial: string, issuer?: Issued, ca = false): Issued {
   const pair = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const keyPem = pair.privateKey.export({ type: "pkcs1", format: "pem" }).toString();
-  const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
+  const key = forge.pki.privateKeyFromPem(keyPem);
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(
     pair.publicKey.export({ type: "spki", format: "pem" }).toString(),
@@ -110,7 +110,7 @@ describe("harvest HTTP client over TLS", function () {
     const fetchStreamed = nodeHttpsFetch({ extraCa: [root.certPem, intermediate.certPem] });
     const client = new PoliteClient({ fetch: fetchStreamed, defaultPolicy: { minIntervalMs: 0 } });
     const res = await client.open(`${url}/stream`);
-    const reader = res.body!.getReader();
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const first = await reader.read();
     assert.equal(new TextDecoder().decode(first.value), "first half\n");
     release();
