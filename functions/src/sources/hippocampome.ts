@@ -14,7 +14,7 @@
 import { z } from "zod";
 
 import type { CatalogCitation, CatalogContent } from "../schemas/catalog.js";
-import { isNotFound, UpstreamError } from "./http.js";
+import { isNotFound, readCapped, UpstreamError } from "./http.js";
 import {
   joinUrl,
   uniq,
@@ -325,9 +325,11 @@ export function hippocampomeHarvester(options: HippocampomeOptions): SourceHarve
   async function search(ctx: StepContext) {
     for (const [i, base] of searchUrls.entries()) {
       try {
+        const url = `${base}?query_str=${query}`;
+        const cap = ctx.http.policyFor(new URL(url).host).maxBodyBytes;
         return await ctx.http.get(
-          `${base}?query_str=${query}`,
-          async (res) => parseSearchResponse(await res.text()),
+          url,
+          async (res) => parseSearchResponse(new TextDecoder().decode(await readCapped(res, cap, url))),
           ctx.signal,
         );
       } catch (err) {
