@@ -239,6 +239,37 @@ export const settings = {
     "DANDI search term selecting dandisets; empty: hippocampus.",
     z.string(),
   ),
+  // The sources' published files and fallbacks (the sites do not serve everything we need).
+  hippocampomeSearchUrl: text(
+    "HIPPOCAMPOME_SEARCH_URL",
+    "",
+    "Hippocampome search_engine_json.php URL; empty: {base}/php/…, then {base}/csv2db/… on 404.",
+    optionalUrl,
+  ),
+  hippocampomeTypesCsvUrl: text(
+    "HIPPOCAMPOME_TYPES_CSV_URL",
+    "https://raw.githubusercontent.com/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1/type.csv",
+    "Hippocampome's published type table (Latin-1); the site itself does not serve one.",
+    z.url({ protocol: /^https?$/ }),
+  ),
+  hippocampomeMarkersCsvUrl: text(
+    "HIPPOCAMPOME_MARKERS_CSV_URL",
+    "https://raw.githubusercontent.com/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1/markerdata.csv",
+    "Hippocampome's published marker evidence (Latin-1).",
+    z.url({ protocol: /^https?$/ }),
+  ),
+  hippocampomeConnectionsCsvUrl: text(
+    "HIPPOCAMPOME_CONNECTIONS_CSV_URL",
+    "",
+    "Hippocampome connection table; empty: {base}/php/data/conndata.csv.",
+    optionalUrl,
+  ),
+  neuromorphoExtraCaPem: text(
+    "NEUROMORPHO_EXTRA_CA_PEM",
+    "",
+    "PEM certificate(s) trusted for neuromorpho.org when its chain misses an intermediate.",
+    z.string(),
+  ),
   harvestIntervalHours: text(
     "HARVEST_INTERVAL_HOURS",
     "neuromorpho=168,hippocampome=24,modeldb=24,dandi=24",
@@ -382,20 +413,6 @@ export const settings = {
 };
 
 type Settings = typeof settings;
-
-/**
- * When each source's scheduled harvest function wakes up (Cloud Scheduler cron, UTC). Not params:
- * the SDK takes a schedule only as a literal string at deploy time. Each wake-up continues a run
- * that paused on its time budget, or starts a new one once HARVEST_INTERVAL_HOURS has passed, so
- * a long NeuroMorpho run finishes within hours, not a week later. Staggered across the hour so
- * two runs rarely rebuild the index at once.
- */
-export const harvestSchedules = {
-  neuromorpho: "5 * * * *",
-  hippocampome: "20 * * * *",
-  modeldb: "35 * * * *",
-  dandi: "50 * * * *",
-} as const;
 
 /** HS256 key of API tokens; clio-store's FLYEM_SECRET, shared with services that accept them. */
 export const tokenSecret = defineSecret("FLYEM_SECRET");
