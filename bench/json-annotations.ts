@@ -22,7 +22,7 @@ import { signApiToken } from "../functions/src/auth/tokens.js";
 import { configSchema } from "../functions/src/config.js";
 import { createApp } from "../functions/src/http/app.js";
 import type { Logger } from "../functions/src/log.js";
-import { createDeps } from "../functions/src/services/deps.js";
+import { createRoot } from "../functions/src/services/root.js";
 import { firestore } from "../functions/src/store/firebase.js";
 import { benchFirestore, listen, percentile, PROJECT_ID, round, timeEach } from "./lib.js";
 
@@ -129,7 +129,7 @@ export async function runJsonAnnotationsBench(): Promise<Record<string, number |
       tokenSecret: "bench-secret-0123456789abcdef0123",
     });
     const api = createJsonAnnotationsApi();
-    const server = await listen(createApp(api, createDeps({ config, db, log: silent })));
+    const server = await listen(createApp(api, createRoot({ config, db, log: silent })));
     const token = await signApiToken(config, "bench@example.org", {}, 0, Date.now());
     const base = `${server.url}/v2/json-annotations/${DATASET}/neurons`;
     const request = async (method: string, path: string, body?: string) => {

@@ -61,10 +61,6 @@ export function createJsonAnnotationsApi(): ApiGroup & { close(): Promise<void> 
   let service: JsonAnnotations | undefined;
   const svc = (ctx: Ctx) =>
     (service ??= new JsonAnnotations({ db: ctx.deps.db, now: ctx.deps.now, log: ctx.deps.log }));
-  const readable = async (ctx: Ctx, dataset: string) => {
-    await ctx.require("can_read", dataset);
-    return datasetHead(ctx, dataset);
-  };
 
   const group = defineGroup({
     name: "jsonannotations",
@@ -73,78 +69,85 @@ export function createJsonAnnotationsApi(): ApiGroup & { close(): Promise<void> 
       route({
         method: "get",
         path: `${base}/fields`,
+        allow: { permission: "can_read", dataset: "dataset" },
         summary: "Every field name at HEAD, stamp names (`type_user`, `type_time`) included",
         params: neuronsParams,
         query: versionQuery,
         response: z.array(z.string()),
         async handler(ctx) {
-          const head = await readable(ctx, ctx.params.dataset);
+          const head = await datasetHead(ctx, ctx.params.dataset);
           return svc(ctx).fields(ctx.params.dataset, head);
         },
       }),
       route({
         method: "get",
         path: `${base}/versions`,
+        allow: { permission: "can_read", dataset: "dataset" },
         summary: "Every version: `{tag: uuid}`",
         params: neuronsParams,
         query: versionQuery,
         response: versionsOut,
         async handler(ctx) {
-          const head = await readable(ctx, ctx.params.dataset);
+          const head = await datasetHead(ctx, ctx.params.dataset);
           return svc(ctx).versionMap(ctx.params.dataset, head);
         },
       }),
       route({
         method: "get",
         path: `${base}/head_tag`,
+        allow: { permission: "can_read", dataset: "dataset" },
         summary: "The HEAD version's tag, a JSON string",
         params: neuronsParams,
         query: versionQuery,
         response: z.string(),
         async handler(ctx) {
-          const head = await readable(ctx, ctx.params.dataset);
+          const head = await datasetHead(ctx, ctx.params.dataset);
           return svc(ctx).headTag(ctx.params.dataset, head);
         },
       }),
       route({
         method: "get",
         path: `${base}/head_uuid`,
+        allow: { permission: "can_read", dataset: "dataset" },
         summary: "The HEAD version's uuid, a JSON string",
         params: neuronsParams,
         query: versionQuery,
         response: z.string(),
         async handler(ctx) {
-          const head = await readable(ctx, ctx.params.dataset);
+          const head = await datasetHead(ctx, ctx.params.dataset);
           return svc(ctx).headUuid(ctx.params.dataset, head);
         },
       }),
       route({
         method: "get",
         path: `${base}/tag_to_uuid/:tag`,
+        allow: { permission: "can_read", dataset: "dataset" },
         summary: "The uuid of a tag",
         params: tagParams,
         query: versionQuery,
         response: z.string(),
         async handler(ctx) {
-          const head = await readable(ctx, ctx.params.dataset);
+          const head = await datasetHead(ctx, ctx.params.dataset);
           return svc(ctx).tagToUuid(ctx.params.dataset, head, ctx.params.tag);
         },
       }),
       route({
         method: "get",
         path: `${base}/uuid_to_tag/:uuid`,
+        allow: { permission: "can_read", dataset: "dataset" },
         summary: "The tag of a uuid (prefixes match both ways; 400 when ambiguous)",
         params: uuidParams,
         query: versionQuery,
         response: z.string(),
         async handler(ctx) {
-          const head = await readable(ctx, ctx.params.dataset);
+          const head = await datasetHead(ctx, ctx.params.dataset);
           return svc(ctx).uuidToTag(ctx.params.dataset, head, ctx.params.uuid);
         },
       }),
       route({
         method: "get",
         path: `${base}/all`,
+        allow: { permission: "can_read", dataset: "dataset" },
         summary: "Every record, streamed, by body id",
         description:
           "`show=none|user|time|all` picks stamp fields, `fields=a,b` the fields; `version=<tag>` reads an older version. " +
@@ -153,7 +156,7 @@ export function createJsonAnnotationsApi(): ApiGroup & { close(): Promise<void> 
         query: readQuery,
         response: recordsOut,
         async handler(ctx) {
-          const head = await readable(ctx, ctx.params.dataset);
+          const head = await datasetHead(ctx, ctx.params.dataset);
           const { version, show, fields } = ctx.query;
           await sendArray(
             ctx.res,
@@ -164,6 +167,7 @@ export function createJsonAnnotationsApi(): ApiGroup & { close(): Promise<void> 
       route({
         method: "get",
         path: `${base}/id-number/:ids`,
+        allow: { permission: "can_read", dataset: "dataset" },
         summary: "Records of comma-separated body ids, in the order asked; missing ids are left out",
         description:
           "`changes=true` returns each record's history instead (HEAD first, with `_user`, `_time`).",
@@ -171,7 +175,7 @@ export function createJsonAnnotationsApi(): ApiGroup & { close(): Promise<void> 
         query: readQuery,
         response: recordsOut,
         async handler(ctx) {
-          const head = await readable(ctx, ctx.params.dataset);
+          const head = await datasetHead(ctx, ctx.params.dataset);
           const { version, show, fields, changes } = ctx.query;
           const projection = { show: show ?? "none", fields };
           const parts = changes
@@ -183,6 +187,7 @@ export function createJsonAnnotationsApi(): ApiGroup & { close(): Promise<void> 
       route({
         method: "post",
         path: `${base}/query`,
+        allow: { permission: "can_read", dataset: "dataset" },
         summary: "Records matching a query, sorted by body id",
         description:
           "Body: `{field: value, …}` (all must match) or a list of them (any). A list value matches any element; " +
@@ -192,7 +197,7 @@ export function createJsonAnnotationsApi(): ApiGroup & { close(): Promise<void> 
         query: readQuery,
         response: recordsOut,
         async handler(ctx) {
-          const head = await readable(ctx, ctx.params.dataset);
+          const head = await datasetHead(ctx, ctx.params.dataset);
           const { version, show, fields, onlyid } = ctx.query;
           const parts = await svc(ctx).query(ctx.params.dataset, head, exactBody(ctx.req), {
             version,
@@ -206,6 +211,7 @@ export function createJsonAnnotationsApi(): ApiGroup & { close(): Promise<void> 
       route({
         method: "post",
         path: base,
+        allow: { permission: "can_write_others", dataset: "dataset" },
         alsoPut: true,
         summary: "Write one record or a list (all or nothing)",
         description:
@@ -218,8 +224,6 @@ export function createJsonAnnotationsApi(): ApiGroup & { close(): Promise<void> 
         response: z.null(),
         async handler(ctx) {
           const { dataset } = ctx.params;
-          // Body annotations are shared by everyone on the dataset, so writing needs clio_write.
-          await ctx.require("can_write_others", dataset);
           const head = await datasetHead(ctx, dataset);
           const posted = svc(ctx).parse(exactBody(ctx.req));
           const { version, replace, conditional, designated_user } = ctx.query;
@@ -236,12 +240,12 @@ export function createJsonAnnotationsApi(): ApiGroup & { close(): Promise<void> 
       route({
         method: "delete",
         path: `${base}/id-number/:id`,
+        allow: { permission: "is_dataset_admin", dataset: "dataset" },
         summary: "Delete one record (dataset admins); its history is kept",
         params: oneIdParams,
         query: versionQuery,
         response: z.null(),
         async handler(ctx) {
-          await ctx.require("is_dataset_admin", ctx.params.dataset);
           const head = await datasetHead(ctx, ctx.params.dataset);
           await svc(ctx).delete(ctx.params.dataset, head, ctx.params.id, ctx.user.email);
           return null;
