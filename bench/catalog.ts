@@ -24,14 +24,14 @@ import type { Logger } from "../functions/src/log.js";
 import { catalogDocId, type CatalogRecord, type CatalogSource } from "../functions/src/schemas/catalog.js";
 import { SearchIndex, type SearchDocument } from "../functions/src/search/index.js";
 import {
-  catalogIndex,
   catalogSearchDocument,
+  createCatalogIndex,
   FIELD_WEIGHTS,
   publishCatalogIndex,
-} from "../functions/src/services/catalog-index.js";
+} from "../functions/src/services/catalog/search-index.js";
 import { benchRecord, contentHash, harvestWriteBench } from "../functions/src/services/harvest.js";
 import { startFirestoreEmulator } from "../scripts/lib/firestore-emulator.js";
-import { runSearchBench, syntheticCorpus } from "./search.js";
+import { runSearchBench, syntheticDocuments } from "./search.js";
 
 const PROJECT_ID = "demo-neurofire";
 const silent: Logger = { info: () => {}, warn: () => {}, error: () => {} };
@@ -90,9 +90,9 @@ async function rawBulkWriterRate(db: Firestore, count: number, throttling = true
  * bench/search.ts's synthetic corpus (Zipf-distributed vocabulary, realistic field lengths) as
  * catalog records, so the 300,000-record figures go through the production mapping and weights.
  */
-function* syntheticRecords(docs: number): Generator<CatalogRecord> {
+export function* syntheticRecordsForBench(docs: number): Generator<CatalogRecord> {
   const sources: Record<string, CatalogSource> = { nexus: "neuromorpho" };
-  for (const d of syntheticCorpus(docs)) {
+  for (const d of syntheticDocuments(docs)) {
     const text = d.text;
     const list = (k: string) => (Array.isArray(text[k]) ? text[k] : []);
     const source = sources[d.facets.source![0]!] ?? (d.facets.source![0] as CatalogSource);
@@ -140,7 +140,7 @@ const QUERIES: { q: string; filters?: Record<string, string[]> }[] = [
 function inMemoryCatalog(docs: number): Record<string, number> {
   const t0 = performance.now();
   const documents: SearchDocument[] = [];
-  for (const record of syntheticRecords(docs)) documents.push(catalogSearchDocument(record));
+  for (const record of syntheticRecordsForBench(docs)) documents.push(catalogSearchDocument(record));
   const mapMs = performance.now() - t0;
   const t1 = performance.now();
   let built: SearchIndex | undefined = SearchIndex.build(documents, {
@@ -224,7 +224,7 @@ export async function runCatalogBench(
     const pointer = await publishCatalogIndex(deps, "bench");
     const publishMs = performance.now() - t0;
     const t1 = performance.now();
-    const { index } = await catalogIndex({}, deps);
+    const { index } = await createCatalogIndex(deps).get();
     const coldLoadMs = performance.now() - t1;
     Object.assign(out, {
       indexedFromFirestore: pointer.records,

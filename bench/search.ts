@@ -137,6 +137,11 @@ function some<T>(r: () => number, list: readonly T[], max: number): T[] {
 }
 
 export function syntheticCorpus(n: number, seed = 1): SearchDocument[] {
+  return [...syntheticDocuments(n, seed)];
+}
+
+/** The corpus one document at a time, so a streaming consumer never holds all of it. */
+export function* syntheticDocuments(n: number, seed = 1): Generator<SearchDocument> {
   const r = rng(seed);
   const syll = "ka ri to ne mu sa lo vi de pa ho ze gu fi ta be no ly".split(" ");
   const generic = Array.from({ length: 6000 }, () => {
@@ -144,7 +149,6 @@ export function syntheticCorpus(n: number, seed = 1): SearchDocument[] {
     return Array.from({ length: k }, () => pick(r, syll)).join("");
   });
   const vocab = [...DOMAIN, ...generic];
-  const docs: SearchDocument[] = [];
   for (let i = 0; i < n; i++) {
     const [kind, source] = pickWeighted(
       r,
@@ -163,7 +167,7 @@ export function syntheticCorpus(n: number, seed = 1): SearchDocument[] {
     else if (kind === "model" || kind === "dataset")
       name = `${regions[0]} ${cellTypes[0]} ${words.slice(0, 3).join(" ")} (${author} et al ${year})`;
     else name = `${regions[0]} ${cellTypes[0]} ${i}`;
-    docs.push({
+    yield {
       id: `${source}:${i}`,
       text: {
         name,
@@ -175,9 +179,8 @@ export function syntheticCorpus(n: number, seed = 1): SearchDocument[] {
       },
       facets: { kind: [kind], source: [source], species, region: regions, cellType: cellTypes },
       sort: { modified: Date.parse(date) },
-    });
+    };
   }
-  return docs;
 }
 
 // ---- query set ---------------------------------------------------------------------------------

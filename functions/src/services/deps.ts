@@ -10,8 +10,9 @@ import { DatasetStore } from "../store/datasets.js";
 import { firestore } from "../store/firebase.js";
 import { TokenStateStore } from "../store/token-state.js";
 import { UserStore } from "../store/users.js";
+import { createCatalogInstance, type CatalogInstance } from "./catalog/instance.js";
 
-export interface Deps {
+export interface Deps extends CatalogInstance {
   db: Firestore;
   config: Config;
   now: () => Date;
@@ -36,11 +37,13 @@ export function createDeps(input: DepsInput): Deps {
   const ms = () => now().getTime();
   const ttlMs = config.cacheSeconds * 1000;
   const tokenState = new TokenStateStore(db, ttlMs, ms);
+  const log = input.log ?? cloudLogger;
   return {
+    ...createCatalogInstance({ db, config, now, log }),
     db,
     config,
     now,
-    log: input.log ?? cloudLogger,
+    log,
     users: new UserStore(db, config.owner, ttlMs, ms),
     datasets: new DatasetStore(db, ttlMs, ms),
     tokenState,
