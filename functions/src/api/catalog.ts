@@ -6,10 +6,12 @@ import type { Response } from "express";
 import { z } from "zod";
 import { badRequest, notFound } from "../errors.js";
 import { NEXT_CURSOR_HEADER } from "../http/paging.js";
+import { catalogInstance } from "../services/catalog/instance.js";
+import type { Root } from "../services/root.js";
 import { defineGroup, route } from "../http/route.js";
 import { catalogRecordSchema, catalogSourceSchema, runRecordSchema } from "../schemas/catalog.js";
 import { catalogSearchResponseSchema, indexPointerSchema } from "../schemas/catalog-search.js";
-import { getRun, harvestAndIndex, listRuns, queueHarvest } from "../services/catalog.js";
+import { getRun, harvestAndIndex, listRuns, queueHarvest } from "../services/harvest.js";
 import {
   resolveSelection,
   streamDownload,
@@ -24,6 +26,11 @@ import {
   readIndexPointer,
 } from "../services/catalog/search-index.js";
 import { badFacets, MAX_SEARCH_LIMIT, searchCatalog, sortIssues } from "../services/catalog/search.js";
+
+/** The root's parts a catalog service takes, with the instance's loaded index and download client. */
+function withCatalog(deps: Root) {
+  return { db: deps.db, config: deps.config, now: deps.now, log: deps.log, ...deps.get(catalogInstance) };
+}
 
 /** Query keys that are not facet filters. */
 const RESERVED = new Set(["q", "limit", "cursor", "facets", "sort"]);
@@ -99,6 +106,7 @@ export const catalogApi = defineGroup({
     route({
       method: "get",
       path: "/search",
+      allow: "signedIn",
       summary: "Full-text search of the catalog with filters, facet counts and paging",
       description:
         "`q`: words, all required (if no record has them all, records with the most come first); the " +
@@ -126,7 +134,7 @@ export const catalogApi = defineGroup({
         const sortProblems = sortIssues(sort);
         if (sortProblems.length)
           throw badRequest(`Invalid query at sort: ${sortProblems[0]!.message}`, sortProblems);
-        const result = await searchCatalog(deps, {
+        const result = await searchCatalog(withCatalog(deps), {
           q: query.q ?? "",
           filters,
           limit: query.limit ?? 20,
@@ -141,6 +149,7 @@ export const catalogApi = defineGroup({
     route({
       method: "get",
       path: "/records/:id",
+      allow: "signedIn",
       summary: "One catalog record by id (`source:sourceId`, URL-encoded)",
       params: z.object({ id: z.string().min(3).max(300) }),
       response: catalogRecordSchema,
@@ -149,6 +158,7 @@ export const catalogApi = defineGroup({
     route({
       method: "post",
       path: "/download",
+      allow: "signedIn",
       summary: "A zip of the selected records' files, with manifest.json",
       description:
         "Body `{ids: [...]}` or `{q, filters: {facet: value or [values]}}` (as search; withdrawn records " +
@@ -168,8 +178,8 @@ export const catalogApi = defineGroup({
           badFacets(Object.keys(filters), "filters");
           selection = { q: body.q ?? "", filters };
         }
-        const resolved = await resolveSelection(deps, selection);
-        await sendZip(res, streamDownload(deps, selection, resolved));
+        const resolved = await resolveSelection(withCatalog(deps), selection);
+        await sendZip(res, streamDownload(withCatalog(deps), selection, resolved));
         return undefined;
       },
     }),
@@ -188,6 +198,7 @@ export const catalogAdminApi = defineGroup({
     route({
       method: "get",
       path: "/index",
+      allow: "signedIn",
       summary: "The published search index: record count, build time, blob",
       response: indexPointerSchema.nullable(),
       handler: ({ deps }) => readIndexPointer(deps.db),
@@ -195,17 +206,18 @@ export const catalogAdminApi = defineGroup({
     route({
       method: "post",
       path: "/index",
-      summary: "Rebuild and publish the search index now (admins)",
+      allow: "admin",
+      summary: "Rebuild and publish the search index now",
       response: indexPointerSchema,
-      async handler({ deps, user, require }) {
-        await require("is_admin");
+      async handler({ deps, user }) {
         return publishCatalogIndex(deps, `admin:${user.email}`);
       },
     }),
     route({
       method: "post",
       path: "/harvest/:source",
-      summary: "Start or resume a source's harvest run (admins)",
+      allow: "admin",
+      summary: "Start or resume a source's harvest run",
       description:
         "Works on the source's active run (or a new one, with the optional `limit` and `mode`) for up to " +
         "HARVEST_REQUEST_BUDGET_SECONDS and answers 200 with the run record: `complete`/`partial` when it " +
@@ -215,8 +227,7 @@ export const catalogAdminApi = defineGroup({
       params: z.object({ source: catalogSourceSchema }),
       body: harvestBody,
       response: z.object({ run: runRecordSchema, index: indexPointerSchema.nullable() }),
-      async handler({ deps, params, body, require, user, res }) {
-        await require("is_admin");
+      async handler({ deps, params, body, user, res }) {
         const request = { limit: body?.limit, mode: body?.mode };
         if (body?.wait === false) {
           const run = await queueHarvest(deps, params.source, request);
@@ -234,14 +245,14 @@ export const catalogAdminApi = defineGroup({
     route({
       method: "get",
       path: "/runs",
-      summary: "Recent harvest runs, newest first (admins)",
+      allow: "admin",
+      summary: "Recent harvest runs, newest first",
       query: z.strictObject({
         source: catalogSourceSchema.optional(),
         limit: z.coerce.number().int().min(1).max(100).optional(),
       }),
       response: z.array(runRecordSchema),
-      async handler({ deps, query, require }) {
-        await require("is_admin");
+      async handler({ deps, query }) {
         return listRuns(deps.db, {
           ...(query.source ? { source: query.source } : {}),
           ...(query.limit ? { limit: query.limit } : {}),
@@ -251,11 +262,11 @@ export const catalogAdminApi = defineGroup({
     route({
       method: "get",
       path: "/runs/:id",
-      summary: "One harvest run: status, counts, progress, errors (admins)",
+      allow: "admin",
+      summary: "One harvest run: status, counts, progress, errors",
       params: z.object({ id: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, { error: "not a run id" }) }),
       response: runRecordSchema,
-      async handler({ deps, params, require }) {
-        await require("is_admin");
+      async handler({ deps, params }) {
         const run = await getRun(deps.db, params.id);
         if (!run) throw notFound(`No harvest run ${JSON.stringify(params.id)}`);
         return run;

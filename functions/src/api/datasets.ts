@@ -1,5 +1,6 @@
 /** `/v2/datasets`: clio's dataset metadata. */
 import { z } from "zod";
+import { datasetChangesRoute } from "./audit.js";
 import { sendList } from "../http/paging.js";
 import { arrayPages } from "../store/pages.js";
 import { pageQueryShape } from "../schemas/common.js";
@@ -22,6 +23,7 @@ export const datasetsApi = defineGroup({
     route({
       method: "get",
       path: "/",
+      allow: "signedIn",
       summary: "The datasets the caller can read, by id",
       description: "`{tag}` and `{uuid}` are filled in from each dataset unless `templates=true`. Pageable.",
       query: z.strictObject({ templates: queryBool.optional(), ...pageQueryShape }),
@@ -39,6 +41,7 @@ export const datasetsApi = defineGroup({
     route({
       method: "get",
       path: "/:dataset",
+      allow: { permission: "can_read", dataset: "dataset" },
       summary: "One dataset",
       params: z.object({ dataset: datasetId }),
       query: templatesQuery,
@@ -49,6 +52,7 @@ export const datasetsApi = defineGroup({
     route({
       method: "post",
       path: "/",
+      allow: "signedIn",
       alsoPut: true,
       summary: "Create or replace datasets",
       description:
@@ -64,13 +68,15 @@ export const datasetsApi = defineGroup({
     route({
       method: "delete",
       path: "/",
-      summary: "Delete datasets (admins)",
+      allow: "admin",
+      summary: "Delete datasets",
       body: datasetsDeleteBodySchema,
       response: z.object({ deleted: z.array(z.string()) }),
-      async handler({ deps, body, require }) {
-        await require("is_admin");
+      async handler({ deps, body }) {
         return { deleted: await deleteDatasets(deps, body) };
       },
     }),
+    // issue 12: GET /:dataset/changes, the dataset's change feed (api/audit.ts).
+    datasetChangesRoute,
   ],
 });

@@ -5,30 +5,22 @@
  * neuPrint faults 502, a slow neuPrint 504 and an unset credential 503.
  */
 import { z } from "zod";
-import type { Deps } from "../services/deps.js";
+import { provide } from "../services/root.js";
 import { defineGroup, route } from "../http/route.js";
 import { datasetId } from "../schemas/common.js";
 import { neuprintRequestSchema, neuprintResponseSchema } from "../schemas/neuprint.js";
 import { createNeuprintService } from "../services/neuprint.js";
 
-type NeuprintService = ReturnType<typeof createNeuprintService>;
-
-const services = new WeakMap<Deps, NeuprintService>();
-
-function neuprintService(deps: Deps): NeuprintService {
-  let service = services.get(deps);
-  if (!service) {
-    const { config } = deps;
-    service = createNeuprintService({
-      token: config.neuprintToken,
-      getDataset: (name) => deps.datasets.get(name),
-      baseUrl: config.neuprintBaseUrl,
-      timeoutMs: config.neuprintTimeoutSeconds * 1000,
-    });
-    services.set(deps, service);
-  }
-  return service;
-}
+/** One service per instance. */
+const neuprintService = provide("neuprint", (root) => {
+  const { config } = root;
+  return createNeuprintService({
+    token: config.neuprintToken,
+    getDataset: (name) => root.datasets.get(name),
+    baseUrl: config.neuprintBaseUrl,
+    timeoutMs: config.neuprintTimeoutSeconds * 1000,
+  });
+});
 
 export const neuprintApi = defineGroup({
   name: "neuprint",
@@ -37,6 +29,7 @@ export const neuprintApi = defineGroup({
     route({
       method: "post",
       path: "/:dataset",
+      allow: { role: "clio_general", dataset: "dataset" },
       summary: "Run a Cypher query on the dataset's neuPrint server",
       description:
         "Body `{cypher, dataset}` (neuPrint's dataset name, e.g. `hemibrain:v1.2.1`), sent to " +
@@ -44,9 +37,8 @@ export const neuprintApi = defineGroup({
       params: z.object({ dataset: datasetId }),
       body: neuprintRequestSchema,
       response: neuprintResponseSchema,
-      async handler({ deps, params, body, requireRole }) {
-        await requireRole("clio_general", params.dataset);
-        return neuprintService(deps).query(params.dataset, body);
+      async handler({ deps, params, body }) {
+        return deps.get(neuprintService).query(params.dataset, body);
       },
     }),
   ],

@@ -5,16 +5,15 @@
  * point, 503 when SIG_BUCKET is unset, 502 when BigQuery fails.
  */
 import { z } from "zod";
-import type { Deps } from "../services/deps.js";
-import { defineGroup, route, type Ctx } from "../http/route.js";
+import { provide } from "../services/root.js";
+import { defineGroup, route } from "../http/route.js";
 import {
   atLocationResponseSchema,
   likeLocationResponseSchema,
   signatureDatasetSchema,
 } from "../schemas/signatures.js";
-import { bigqueryFor } from "../services/gcp-clients.js";
-import { createSignatureService, storageReadObject, type SignatureService } from "../services/signatures.js";
-import { storageFor } from "../storage/client.js";
+import { bigqueryClient, storageClient } from "../services/clients.js";
+import { createSignatureService, storageReadObject } from "../services/signatures.js";
 
 /**
  * A coordinate as the query string carries it: decimal digits only, so that `x=` or `x=1e3` is
@@ -35,28 +34,14 @@ const pointQuery = z.object({ x: coordinate, y: coordinate, z: coordinate });
  */
 const datasetParams = z.object({ dataset: signatureDatasetSchema });
 
-type PointCtx = Ctx<z.output<typeof datasetParams>, z.output<typeof pointQuery>>;
-
 /** One service (and its block and info.json caches) per instance. */
-const services = new WeakMap<Deps, SignatureService>();
-
-function signatureService(deps: Deps): SignatureService {
-  let service = services.get(deps);
-  if (!service) {
-    service = createSignatureService({
-      bucket: deps.config.sigBucket,
-      readObject: storageReadObject(storageFor(deps.config)),
-      bigquery: bigqueryFor(deps.config),
-    });
-    services.set(deps, service);
-  }
-  return service;
-}
-
-/** clio's `has_role('clio_general', dataset)`; public datasets count. */
-function requireGeneral({ params, requireRole }: PointCtx): Promise<void> {
-  return requireRole("clio_general", params.dataset);
-}
+const signatureService = provide("signatures", (root) =>
+  createSignatureService({
+    bucket: root.config.sigBucket,
+    readObject: storageReadObject(root.get(storageClient)),
+    bigquery: root.get(bigqueryClient),
+  }),
+);
 
 export const signaturesApi = defineGroup({
   name: "signatures",
@@ -65,6 +50,7 @@ export const signaturesApi = defineGroup({
     route({
       method: "get",
       path: "/atlocation/:dataset",
+      allow: { role: "clio_general", dataset: "dataset" },
       summary: "The image signature stored nearest a point",
       description:
         "The sample within 100 voxels of (x, y, z) nearest to it, as `{point, signature}`; the int64 " +
@@ -73,13 +59,13 @@ export const signaturesApi = defineGroup({
       query: pointQuery,
       response: atLocationResponseSchema,
       async handler(ctx) {
-        await requireGeneral(ctx);
-        return signatureService(ctx.deps).atLocation(ctx.params.dataset, ctx.query);
+        return ctx.deps.get(signatureService).atLocation(ctx.params.dataset, ctx.query);
       },
     }),
     route({
       method: "get",
       path: "/likelocation/:dataset",
+      allow: { role: "clio_general", dataset: "dataset" },
       summary: "Points whose image signature is similar to the one at a point",
       description:
         "Up to 200 samples within Hamming distance 7 of the signature at (x, y, z), nearest first, " +
@@ -88,8 +74,7 @@ export const signaturesApi = defineGroup({
       query: pointQuery,
       response: likeLocationResponseSchema,
       async handler(ctx) {
-        await requireGeneral(ctx);
-        return signatureService(ctx.deps).likeLocation(ctx.params.dataset, ctx.query);
+        return ctx.deps.get(signatureService).likeLocation(ctx.params.dataset, ctx.query);
       },
     }),
   ],

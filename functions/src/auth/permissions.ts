@@ -8,6 +8,7 @@
  * could not read; clio_write alone failed has_role('clio_general')), this follows the docs.
  */
 import type { User } from "../schemas/users.js";
+import { scopeOf } from "./scope.js";
 
 const LADDER = ["clio_read", "clio_general", "clio_write", "dataset_admin"] as const;
 type LadderRole = (typeof LADDER)[number];
@@ -39,6 +40,17 @@ export function isAdmin(user: User): boolean {
 
 /** The user's highest ladder rank on a dataset (-1 when none). */
 function level(user: User, dataset: string | undefined, isPublic: boolean): number {
+  // A key's scope (auth/scope.ts): nothing outside its datasets, nothing above its role.
+  const scope = scopeOf(user);
+  if (scope) {
+    if (dataset === undefined || !scope.datasets.includes(dataset)) return -1;
+    return Math.min(ownLevel(user, dataset, isPublic), rank(scope.role));
+  }
+  return ownLevel(user, dataset, isPublic);
+}
+
+/** The user's own rank on a dataset, ignoring any key scope (for clamping a user to a scope). */
+export function ownLevel(user: User, dataset: string | undefined, isPublic: boolean): number {
   if (isAdmin(user)) return LADDER.length;
   let best = isPublic ? rank(PUBLIC_LEVEL) : -1;
   // dataset_admin is per dataset only; a global "dataset_admin" would be meaningless.
@@ -63,4 +75,42 @@ export function hasRole(user: User, role: string, dataset?: string, isPublic = f
   if (isAdmin(user)) return true;
   if (rank(role) >= 0) return level(user, dataset, isPublic) >= rank(role);
   return user.global_roles.includes(role) || (dataset !== undefined && rolesOn(user, dataset).includes(role));
+}
+
+// ---------- Data-dependent rules -------------------------------------------------------------
+// Routes declare the gate (http/route.ts `allow`); these rules need the record in hand, so the
+// services apply them, but they are all listed here, beside the ladder they build on.
+
+/**
+ * Dataset fields only global admins may change: they decide where the functions read and write,
+ * whom they call with the deployment's credentials, and who may read. A dataset admin can edit
+ * the rest of their own dataset, but cannot point it at another dataset's files or send the
+ * neuPrint credential to another host. (services/datasets.ts)
+ */
+export const ADMIN_ONLY_DATASET_FIELDS = [
+  "files",
+  "neuprintHTTP",
+  "location",
+  "source",
+  "transfer",
+  "public",
+] as const;
+
+/**
+ * Atlas points: writing another user's point, setting `verified`, editing a verified point and
+ * toggling verification all need this on the point's dataset. (services/atlas.ts)
+ */
+export const ATLAS_VERIFY: Permission = "can_write_others";
+
+/** Personal annotations and atlas points: writing one owned by someone else. (services/annotations.ts) */
+export function ownerWritePermission(user: User, owner: string): Permission {
+  return owner === user.email ? "can_write_own" : "can_write_others";
+}
+
+/**
+ * Annotation groups: admins may read any group's annotations; others only the groups they are
+ * in (the rest are dropped). (services/annotations.ts)
+ */
+export function readableGroups(user: User, requested: string[]): string[] {
+  return isAdmin(user) ? requested : requested.filter((g) => user.groups.includes(g));
 }

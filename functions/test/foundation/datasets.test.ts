@@ -324,8 +324,14 @@ describe("datasets", () => {
         body: [PUBLIC_DS],
       });
       assert.equal(res.status, 200);
+      // No longer public: a stranger is stopped at the gate (403, as for any dataset they cannot
+      // read, so ids cannot be probed), and an admin learns it is gone.
       assert.equal(
         (await call(server.url, "GET", `/v2/datasets/${PUBLIC_DS}`, { token: tokens.unknown })).status,
+        403,
+      );
+      assert.equal(
+        (await call(server.url, "GET", `/v2/datasets/${PUBLIC_DS}`, { token: tokens.admin })).status,
         404,
       );
       const bad = await call(server.url, "DELETE", "/v2/datasets", {

@@ -14,7 +14,7 @@ import type { Logger } from "../../log.js";
 import type { CatalogFile, CatalogRecord, CatalogSource } from "../../schemas/catalog.js";
 import { PoliteClient, type HostPolicy } from "../../sources/http.js";
 import { HOST_POLICIES } from "../../sources/index.js";
-import { sourceBaseUrl } from "../catalog.js";
+import { sourceBaseUrl } from "../../sources/registry.js";
 import { readRecords } from "./records.js";
 import { selectIds } from "./search.js";
 import type { CatalogIndex } from "./search-index.js";

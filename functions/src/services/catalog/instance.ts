@@ -1,9 +1,10 @@
 /**
  * What the catalog keeps per instance: the loaded search index and the download client. Built
- * once by the composition root (`createDeps`), which owns it; services receive its parts.
+ * once by the composition root (`services/root.ts`, through `catalogInstance`), which owns it; services receive its parts.
  */
 import type { Config } from "../../config.js";
 import type { PoliteClient } from "../../sources/http.js";
+import { provide } from "../root.js";
 import { createCatalogIndex, type CatalogIndex, type IndexDeps } from "./search-index.js";
 
 export interface CatalogInstance {
@@ -22,3 +23,6 @@ export function createCatalogInstance(deps: IndexDeps & { config: Config }): Cat
       )),
   };
 }
+
+/** The instance's catalog parts, owned by its composition root. */
+export const catalogInstance = provide("catalog", (root) => createCatalogInstance(root));
