@@ -5,16 +5,17 @@
  *   rerun that finds every record unchanged (no writes at all).
  * - Index lifecycle over those records in Firestore: paged read + build + serialize + upload to
  *   the loopback Cloud Storage + pointer (`publishCatalogIndex`), then a cold instance's load.
- * - At 300,000 catalog-shaped records (built in memory through the same record → document mapping
- *   and field weights as production): build time, blob size, loaded-index memory, query p50/p95.
- * - Search p50/p95 against SQLite FTS5 on the 300,000-document synthetic corpus: bench/search.ts.
- * - Peak RSS of the whole run.
+ * - At 300,000 catalog-shaped records streamed through the production record → document mapping
+ *   and field weights, in a fresh process: build time, peak RSS of the build (the rebuild's
+ *   memory, which sizes catalogadmin), blob size, loaded-index memory, query p50/p95.
+ * - Our engine against MiniSearch, Orama, FlexSearch and SQLite FTS5 on the 300,000-document
+ *   synthetic corpus, each in its own process: bench/search.ts (SEARCH_BENCH_DOCS for a quick run).
  *
- *   npx tsx bench/catalog.ts [--writes 5000] [--docs 300000] [--no-fts]
- *   (add `node --expose-gc --import tsx` for exact heap figures)
+ *   node --expose-gc --import tsx bench/catalog.ts [--writes 5000] [--docs 300000] [--no-peers]
  */
 import { randomUUID } from "node:crypto";
-import { pathToFileURL } from "node:url";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Storage } from "@google-cloud/storage";
 import { initializeApp } from "firebase-admin/app";
 import { getFirestore, type Firestore } from "firebase-admin/firestore";
@@ -22,17 +23,16 @@ import { startStorageServer } from "../functions/loopback/storage.js";
 import { configSchema } from "../functions/src/config.js";
 import type { Logger } from "../functions/src/log.js";
 import { catalogDocId, type CatalogRecord, type CatalogSource } from "../functions/src/schemas/catalog.js";
-import { SearchIndex, type SearchDocument } from "../functions/src/search/index.js";
+import { SearchIndex } from "../functions/src/search/index.js";
 import {
-  catalogIndex,
-  catalogSearchDocument,
-  FIELD_WEIGHTS,
+  createCatalogIndex,
+  indexRecords,
   publishCatalogIndex,
-} from "../functions/src/services/catalog-index.js";
+} from "../functions/src/services/catalog/search-index.js";
 import { contentHash } from "../functions/src/services/harvest.js";
 import { startFirestoreEmulator } from "../scripts/lib/firestore-emulator.js";
 import { benchRecord, harvestWriteBench } from "./harvest.js";
-import { runSearchBench, syntheticCorpus } from "./search.js";
+import { printSearchTable, runSearchBench, syntheticDocuments } from "./search.js";
 
 const PROJECT_ID = "demo-neurofire";
 const silent: Logger = { info: () => {}, warn: () => {}, error: () => {} };
@@ -42,7 +42,8 @@ export interface CatalogBenchOptions {
   writes?: number;
   /** Size of the in-memory catalog-shaped index and of the FTS5 comparison corpus. */
   docs?: number;
-  fts?: boolean;
+  /** Run the peer engines (bench/search.ts) too. */
+  peers?: boolean;
 }
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
@@ -91,9 +92,9 @@ async function rawBulkWriterRate(db: Firestore, count: number, throttling = true
  * bench/search.ts's synthetic corpus (Zipf-distributed vocabulary, realistic field lengths) as
  * catalog records, so the 300,000-record figures go through the production mapping and weights.
  */
-function* syntheticRecords(docs: number): Generator<CatalogRecord> {
+export function* syntheticRecordsForBench(docs: number): Generator<CatalogRecord> {
   const sources: Record<string, CatalogSource> = { nexus: "neuromorpho" };
-  for (const d of syntheticCorpus(docs)) {
+  for (const d of syntheticDocuments(docs)) {
     const text = d.text;
     const list = (k: string) => (Array.isArray(text[k]) ? text[k] : []);
     const source = sources[d.facets.source![0]!] ?? (d.facets.source![0] as CatalogSource);
@@ -138,20 +139,19 @@ const QUERIES: { q: string; filters?: Record<string, string[]> }[] = [
   { q: "" },
 ];
 
-function inMemoryCatalog(docs: number): Record<string, number> {
-  const t0 = performance.now();
-  const documents: SearchDocument[] = [];
-  for (const record of syntheticRecords(docs)) documents.push(catalogSearchDocument(record));
-  const mapMs = performance.now() - t0;
+/**
+ * The 300,000-record build as a rebuild runs it (records streamed through the production mapping
+ * into the index builder, then serialized), in a fresh process so its peak RSS is the build's
+ * own; then that process loads the blob and times catalog-shaped queries. Prints one RESULT line.
+ */
+async function buildInThisProcess(docs: number): Promise<Record<string, number>> {
+  const baseRss = process.memoryUsage().rss;
   const t1 = performance.now();
-  let built: SearchIndex | undefined = SearchIndex.build(documents, {
-    fields: FIELD_WEIGHTS,
-    defaultFieldWeight: 1,
-  });
+  let built: SearchIndex | undefined = await indexRecords(syntheticRecordsForBench(docs));
   const buildMs = performance.now() - t1;
-  documents.length = 0;
   const blob = built.serialize();
   built = undefined;
+  const buildPeakRss = process.resourceUsage().maxRSS * 1024;
   const before = heapBytes();
   const t2 = performance.now();
   const index = SearchIndex.deserialize(blob);
@@ -169,14 +169,35 @@ function inMemoryCatalog(docs: number): Record<string, number> {
   samples.sort((a, b) => a - b);
   return {
     catalogDocs: docs,
-    catalogMapMs: round(mapMs, 0),
     catalogBuildMs: round(buildMs, 0),
+    catalogBuildPeakRssMB: mb(buildPeakRss),
+    catalogBaseRssMB: mb(baseRss),
     catalogBlobMB: mb(blob.byteLength),
     catalogLoadMs: round(loadMs, 0),
     catalogLoadedIndexMB: mb(loadedBytes),
     catalogSearchP50Ms: round(percentile(samples, 50), 3),
     catalogSearchP95Ms: round(percentile(samples, 95), 3),
   };
+}
+
+function buildInFreshProcess(docs: number): Record<string, number> {
+  const run = spawnSync(
+    process.execPath,
+    [
+      "--expose-gc",
+      "--import",
+      "tsx",
+      fileURLToPath(import.meta.url),
+      "--build-only",
+      "--docs",
+      String(docs),
+    ],
+    { encoding: "utf8", maxBuffer: 16 << 20 },
+  );
+  const line = run.stdout.split("\n").find((l) => l.startsWith("RESULT "));
+  if (!line)
+    throw new Error(`catalog build bench failed: ${run.stderr.trim().split("\n").slice(-3).join(" ")}`);
+  return JSON.parse(line.slice(7)) as Record<string, number>;
 }
 
 export async function runCatalogBench(
@@ -225,7 +246,7 @@ export async function runCatalogBench(
     const pointer = await publishCatalogIndex(deps, "bench");
     const publishMs = performance.now() - t0;
     const t1 = performance.now();
-    const { index } = await catalogIndex({}, deps);
+    const { index } = await createCatalogIndex(deps).get();
     const coldLoadMs = performance.now() - t1;
     Object.assign(out, {
       indexedFromFirestore: pointer.records,
@@ -241,25 +262,21 @@ export async function runCatalogBench(
     else process.env.FIRESTORE_EMULATOR_HOST = previousHost;
   }
 
-  Object.assign(out, inMemoryCatalog(docs));
-  out.peakRssBeforeFts5MB = mb(process.resourceUsage().maxRSS * 1024);
+  Object.assign(out, buildInFreshProcess(docs));
 
-  const search = await runSearchBench({ docs, fts: opts.fts ?? true });
-  Object.assign(out, {
-    searchDocs: search.docs,
-    searchP50Ms: round(search.oursP50Ms, 3),
-    searchP95Ms: round(search.oursP95Ms, 3),
-    searchIndexMB: mb(search.indexMemoryBytes),
-    searchBlobMB: mb(search.serializedBytes),
-    ...(search.ftsP50Ms === undefined
-      ? {}
-      : {
-          fts5P50Ms: round(search.ftsP50Ms, 3),
-          fts5P95Ms: round(search.ftsP95Ms!, 3),
-          searchVsFts5P50GeoMean: round(search.ratioP50GeoMean!, 3),
-        }),
-    peakRssMB: mb(process.resourceUsage().maxRSS * 1024),
-  });
+  // The engines side by side (each in its own process); SEARCH_BENCH_DOCS sets a quick size.
+  if (opts.peers ?? true) {
+    const search = runSearchBench(process.env.SEARCH_BENCH_DOCS ? {} : { docs });
+    printSearchTable(search);
+    const ours = search.engines.find((e) => e.engine === "ours");
+    const fts5 = search.engines.find((e) => e.engine === "fts5");
+    Object.assign(out, {
+      searchDocs: search.docs,
+      ...(ours ? { searchP50Ms: round(ours.p50, 3), searchP95Ms: round(ours.p95, 3) } : {}),
+      ...(ours && fts5 ? { searchVsFts5P50: round(ours.p50 / fts5.p50, 3) } : {}),
+      searchCouldReplaceOurs: search.couldReplaceOurs.join(", ") || "none",
+    });
+  }
   return out;
 }
 
@@ -268,10 +285,14 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const i = process.argv.indexOf(`--${name}`);
     return i > 0 ? Number(process.argv[i + 1]) : undefined;
   };
+  if (process.argv.includes("--build-only")) {
+    console.log(`RESULT ${JSON.stringify(await buildInThisProcess(arg("docs") ?? 300_000))}`);
+    process.exit(0);
+  }
   const result = await runCatalogBench({
     writes: arg("writes"),
     docs: arg("docs"),
-    fts: !process.argv.includes("--no-fts"),
+    peers: !process.argv.includes("--no-peers"),
   });
   console.table(result);
   process.exit(0);

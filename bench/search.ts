@@ -1,64 +1,25 @@
 /**
  * Search benchmark: a deterministic synthetic catalog (300,000 records by default) indexed by our
- * engine and by SQLite FTS5 (in-memory, bm25 with the same field weights, user words quoted and
- * bound as parameters), then the same fixed query set on both. Each query asks for the top 20 and
- * the total; the facet-heavy ones also count every facet value.
+ * engine and by the in-process engines one would pick instead (MiniSearch, Orama, FlexSearch)
+ * and SQLite FTS5, each in a process of its own (bench/search-peers.ts), then the same fixed
+ * query set on each. Each query asks for the top 20 and the total; the facet-heavy ones also
+ * count every value of every facet, each without its own filter. The table reports build, load,
+ * memory and p50/p95 per query class, and each engine's p50 over ours per class.
  *
- *   npx tsx bench/search.ts [--docs 300000] [--reps 20]
- *   (add `node --expose-gc --import tsx` for exact heap figures)
+ *   npx tsx bench/search.ts [--docs 300000] [--reps 10] [--engines ours,minisearch]
+ *   SEARCH_BENCH_DOCS=30000 npm run bench -- search   (a quick run; the docs' table is 300,000)
  */
 import Database from "better-sqlite3";
-import { performance } from "node:perf_hooks";
+import { spawnSync } from "node:child_process";
+import path from "node:path";
 import { pathToFileURL } from "node:url";
-import {
-  buildIndex,
-  deserialize,
-  type SearchDocument,
-  type SearchParams,
-} from "../functions/src/search/index.js";
+import type { SearchDocument } from "../functions/src/search/index.js";
+import type { EngineFigures, EngineName } from "./search-peers.js";
 
 export interface SearchBenchOptions {
   docs?: number;
   reps?: number;
-  ftsReps?: number;
-  seed?: number;
-  /** Skip FTS5 (e.g. for a quick run). */
-  fts?: boolean;
-}
-
-export interface QueryFigures {
-  name: string;
-  kind: string;
-  total: number;
-  oursP50Ms: number;
-  oursP95Ms: number;
-  ftsP50Ms?: number;
-  ftsP95Ms?: number;
-  /** ours p50 / FTS5 p50: below 1 means we are faster. */
-  ratioP50?: number;
-}
-
-export interface SearchBenchResult {
-  docs: number;
-  buildMs: number;
-  serializedBytes: number;
-  serializeMs: number;
-  deserializeMs: number;
-  /** Heap held by the loaded (deserialized) index, including its query scratch. */
-  indexHeapBytes: number;
-  /** Heap held by the loaded index plus its typed arrays outside the JS heap. */
-  indexMemoryBytes: number;
-  terms: number;
-  postings: number;
-  ftsBuildMs?: number;
-  queries: QueryFigures[];
-  oursP50Ms: number;
-  oursP95Ms: number;
-  ftsP50Ms?: number;
-  ftsP95Ms?: number;
-  /** Geometric mean over queries of ours/FTS5 at p50. */
-  ratioP50GeoMean?: number;
-  peakRssBytes: number;
+  engines?: EngineName[];
 }
 
 // ---- deterministic synthetic corpus ------------------------------------------------------------
@@ -137,6 +98,11 @@ function some<T>(r: () => number, list: readonly T[], max: number): T[] {
 }
 
 export function syntheticCorpus(n: number, seed = 1): SearchDocument[] {
+  return [...syntheticDocuments(n, seed)];
+}
+
+/** The corpus one document at a time, so a streaming consumer never holds all of it. */
+export function* syntheticDocuments(n: number, seed = 1): Generator<SearchDocument> {
   const r = rng(seed);
   const syll = "ka ri to ne mu sa lo vi de pa ho ze gu fi ta be no ly".split(" ");
   const generic = Array.from({ length: 6000 }, () => {
@@ -144,7 +110,6 @@ export function syntheticCorpus(n: number, seed = 1): SearchDocument[] {
     return Array.from({ length: k }, () => pick(r, syll)).join("");
   });
   const vocab = [...DOMAIN, ...generic];
-  const docs: SearchDocument[] = [];
   for (let i = 0; i < n; i++) {
     const [kind, source] = pickWeighted(
       r,
@@ -163,7 +128,7 @@ export function syntheticCorpus(n: number, seed = 1): SearchDocument[] {
     else if (kind === "model" || kind === "dataset")
       name = `${regions[0]} ${cellTypes[0]} ${words.slice(0, 3).join(" ")} (${author} et al ${year})`;
     else name = `${regions[0]} ${cellTypes[0]} ${i}`;
-    docs.push({
+    yield {
       id: `${source}:${i}`,
       text: {
         name,
@@ -175,14 +140,13 @@ export function syntheticCorpus(n: number, seed = 1): SearchDocument[] {
       },
       facets: { kind: [kind], source: [source], species, region: regions, cellType: cellTypes },
       sort: { modified: Date.parse(date) },
-    });
+    };
   }
-  return docs;
 }
 
 // ---- query set ---------------------------------------------------------------------------------
 
-interface BenchQuery {
+export interface BenchQuery {
   name: string;
   kind: "single" | "multi" | "prefix" | "identifier" | "filtered" | "facet-heavy";
   q: string;
@@ -190,7 +154,7 @@ interface BenchQuery {
   facets: boolean;
 }
 
-const QUERIES: BenchQuery[] = [
+export const BENCH_QUERIES: BenchQuery[] = [
   { name: "pyramidal", kind: "single", q: "pyramidal", facets: false },
   { name: "parvalbumin", kind: "single", q: "parvalbumin", facets: false },
   { name: "hippocampus", kind: "single", q: "hippocampus", facets: false },
@@ -219,17 +183,30 @@ const QUERIES: BenchQuery[] = [
     facets: true,
   },
 ];
+const CLASSES = ["single", "multi", "prefix", "identifier", "filtered", "facet-heavy"] as const;
+
+export const BENCH_WEIGHTS = { name: 3, cellTypes: 2, regions: 2, species: 2, description: 1, keywords: 1 };
+export const BENCH_FACETS = ["kind", "source", "species", "region", "cellType"];
 
 // ---- FTS5 side ---------------------------------------------------------------------------------
 
-const FIELDS = ["name", "cellTypes", "regions", "species", "description", "keywords"] as const;
-const WEIGHTS = { name: 3, cellTypes: 2, regions: 2, species: 2, description: 1, keywords: 1 };
-const FACETS = ["kind", "source", "species", "region", "cellType"];
+const FIELDS = Object.keys(BENCH_WEIGHTS) as (keyof typeof BENCH_WEIGHTS)[];
+/**
+ * Prefix indexes for 2- to 6-character prefixes: FTS5's documented way to make `word*` fast.
+ * Longer prefixes are answered from the main index, where the range of completions is short.
+ */
+const FTS_PREFIXES = "2 3 4 5 6";
 
-function buildFts(docs: SearchDocument[]): Database.Database {
+export function buildFts(docs: Iterable<SearchDocument>): Database.Database {
   const db = new Database(":memory:");
   db.exec(
-    `CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, ${FIELDS.join(", ")}, tokenize = 'unicode61 remove_diacritics 2')`,
+    `CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, ${FIELDS.join(", ")}, ` +
+      `tokenize = 'unicode61 remove_diacritics 2', prefix = '${FTS_PREFIXES}')`,
+  );
+  // bm25 with our field weights as the table's rank, so `ORDER BY rank` (the form FTS5 can
+  // sort with its own top-N) ranks like `ORDER BY bm25(docs, weights…)`.
+  db.prepare("INSERT INTO docs (docs, rank) VALUES ('rank', ?)").run(
+    `bm25(0, ${FIELDS.map((f) => BENCH_WEIGHTS[f]).join(", ")})`,
   );
   db.exec("CREATE TABLE facet (rid INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL)");
   const insert = db.prepare(
@@ -237,17 +214,23 @@ function buildFts(docs: SearchDocument[]): Database.Database {
   );
   const insertFacet = db.prepare("INSERT INTO facet (rid, name, value) VALUES (?, ?, ?)");
   db.transaction(() => {
-    docs.forEach((d, i) => {
-      const text = FIELDS.map((f) => {
-        const v = d.text[f];
-        return Array.isArray(v) ? v.join(" \n ") : (v ?? "");
-      });
-      insert.run(i + 1, d.id, ...text);
+    let i = 0;
+    for (const d of docs) {
+      i += 1;
+      insert.run(
+        i,
+        d.id,
+        ...FIELDS.map((f) => {
+          const v = d.text[f];
+          return Array.isArray(v) ? v.join(" \n ") : (v ?? "");
+        }),
+      );
       for (const [name, values] of Object.entries(d.facets))
-        for (const v of values) insertFacet.run(i + 1, name, v);
-    });
+        for (const v of values) insertFacet.run(i, name, v);
+    }
   })();
   db.exec("CREATE INDEX facet_value ON facet (name, value, rid)");
+  db.exec("INSERT INTO docs (docs) VALUES ('optimize')");
   return db;
 }
 
@@ -257,18 +240,29 @@ function ftsMatch(q: string): string {
   return words.map((w, i) => `"${w.replace(/"/g, '""')}"${i === words.length - 1 ? "*" : ""}`).join(" ");
 }
 
-function ftsRunner(db: Database.Database) {
-  const weights = FIELDS.map((f) => WEIGHTS[f]).join(", ");
+/** Runs a bench query on FTS5; returns the total. Statements are prepared once per query form. */
+export function ftsRunner(db: Database.Database): (query: BenchQuery) => number {
+  const prepared = new Map<string, Database.Statement>();
+  const stmt = (sql: string) => {
+    let s = prepared.get(sql);
+    if (!s) prepared.set(sql, (s = db.prepare(sql)));
+    return s;
+  };
   return (query: BenchQuery): number => {
+    const filters = Object.entries(query.filters ?? {});
+    if (query.q && !filters.length && !query.facets) {
+      // Without filters the plain form is FTS5's fastest.
+      const match = ftsMatch(query.q);
+      stmt("SELECT id FROM docs WHERE docs MATCH ? ORDER BY rank LIMIT 20").all(match);
+      return (stmt("SELECT count(*) AS n FROM docs WHERE docs MATCH ?").get(match) as { n: number }).n;
+    }
     // FTS5 re-runs MATCH per row when it is AND-ed with `rowid IN (…)`, so the matches are
     // materialized once and filtered afterwards (the naive form took 20 s at 30,000 rows).
     const args: string[] = [];
-    const parts: string[] = [];
-    if (query.q) {
-      parts.push(`SELECT rowid AS r, id, bm25(docs, 0, ${weights}) AS s FROM docs WHERE docs MATCH ?`);
-      args.push(ftsMatch(query.q));
-    } else parts.push("SELECT rowid AS r, id, 0 AS s FROM docs");
-    const filters = Object.entries(query.filters ?? {});
+    const source = query.q
+      ? "SELECT rowid AS r, id, rank AS s FROM docs WHERE docs MATCH ?"
+      : "SELECT rowid AS r, id, 0 AS s FROM docs";
+    if (query.q) args.push(ftsMatch(query.q));
     const cond = filters
       .map(
         ([, values]) =>
@@ -276,182 +270,189 @@ function ftsRunner(db: Database.Database) {
       )
       .join(" AND ");
     for (const [name, values] of filters) args.push(name, ...values);
-    if (query.q && !filters.length && !query.facets) {
-      // Without filters the plain form is FTS5's fastest; use it so the ratio is fair.
-      db.prepare(
-        `SELECT id FROM docs WHERE docs MATCH ? ORDER BY bm25(docs, 0, ${weights}), id LIMIT 20`,
-      ).all(...args);
-      return (db.prepare("SELECT count(*) AS n FROM docs WHERE docs MATCH ?").get(...args) as { n: number })
-        .n;
-    }
-    const m = `WITH m AS MATERIALIZED (${parts[0]}), f AS (SELECT r, id, s FROM m ${cond ? `WHERE ${cond}` : ""})`;
-    db.prepare(`${m} SELECT id FROM f ORDER BY s, id LIMIT 20`).all(...args);
-    const total = (db.prepare(`${m} SELECT count(*) AS n FROM f`).get(...args) as { n: number }).n;
+    const m = `WITH m AS MATERIALIZED (${source}), f AS (SELECT r, id, s FROM m ${cond ? `WHERE ${cond}` : ""})`;
+    stmt(`${m} SELECT id FROM f ORDER BY s, id LIMIT 20`).all(...args);
+    const total = (stmt(`${m} SELECT count(*) AS n FROM f`).get(...args) as { n: number }).n;
     if (query.facets) {
-      for (const name of FACETS) {
-        db.prepare(
-          `${m} SELECT value, count(*) FROM facet WHERE name = ? AND rid IN (SELECT r FROM f) GROUP BY value`,
-        ).all(...args, name);
+      // Each facet counted without its own filter: the matches filtered by the other facets.
+      for (const name of BENCH_FACETS) {
+        const others = filters.filter(([f]) => f !== name);
+        const otherCond = others
+          .map(
+            ([, values]) =>
+              `r IN (SELECT rid FROM facet WHERE name = ? AND value IN (${values.map(() => "?").join(", ")}))`,
+          )
+          .join(" AND ");
+        const otherArgs = others.flatMap(([f, values]) => [f, ...values]);
+        stmt(
+          `WITH m AS MATERIALIZED (${source}), g AS (SELECT r FROM m ${otherCond ? `WHERE ${otherCond}` : ""}) ` +
+            "SELECT value, count(*) FROM facet WHERE name = ? AND rid IN (SELECT r FROM g) GROUP BY value",
+        ).all(...(query.q ? [args[0]!] : []), ...otherArgs, name);
       }
     }
     return total;
   };
 }
 
-// ---- measurement -------------------------------------------------------------------------------
+// ---- running the engines -----------------------------------------------------------------------
 
-const gc = (globalThis as { gc?: () => void }).gc;
-const heap = () => {
-  gc?.();
-  const m = process.memoryUsage();
-  return { heap: m.heapUsed, total: m.heapUsed + m.arrayBuffers };
-};
 function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-function time(fn: () => unknown, reps: number, warmup = 5): { p50: number; p95: number } {
-  for (let i = 0; i < warmup; i++) fn();
-  const t: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const s = performance.now();
-    fn();
-    t.push(performance.now() - s);
-  }
-  t.sort((a, b) => a - b);
-  return { p50: percentile(t, 50), p95: percentile(t, 95) };
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-export async function runSearchBench(opts: SearchBenchOptions = {}): Promise<SearchBenchResult> {
-  const n = opts.docs ?? 300_000;
-  const reps = opts.reps ?? 20;
-  const ftsReps = opts.ftsReps ?? 3;
-  let docs: SearchDocument[] | undefined = syntheticCorpus(n, opts.seed ?? 1);
+export interface ClassFigures {
+  p50: number;
+  p95: number;
+  /** This engine's p50 over ours for the class: above 1 means slower than ours. */
+  vsOurs?: number;
+}
 
-  let t = performance.now();
-  let built: ReturnType<typeof buildIndex> | undefined = buildIndex(docs, {
-    fields: WEIGHTS,
-    facets: FACETS,
-  });
-  const buildMs = performance.now() - t;
-  t = performance.now();
-  const blob = built.serialize();
-  const serializeMs = performance.now() - t;
-  const { terms, postings } = { terms: built.meta.termCount, postings: built.meta.postingCount };
-  built = undefined;
+export interface EngineRow extends EngineFigures {
+  classes: Record<string, ClassFigures>;
+  /** Over every query's samples. */
+  p50: number;
+  p95: number;
+}
 
-  const ftsDocs = opts.fts === false ? undefined : docs;
-  docs = undefined;
-  const before = heap();
-  t = performance.now();
-  const index = deserialize(blob);
-  const deserializeMs = performance.now() - t;
-  const after = heap();
+export interface SearchBenchResult {
+  docs: number;
+  engines: EngineRow[];
+  /** Engines within 1.5× of ours at p50 on every query class, with exact facet counts. */
+  couldReplaceOurs: string[];
+}
 
-  const ours = (query: BenchQuery) => {
-    const params: SearchParams = { q: query.q, filters: query.filters ?? {}, limit: 20 };
-    if (!query.facets) params.facets = [];
-    return index.search(params).total;
-  };
-
-  let db: Database.Database | undefined;
-  let ftsBuildMs: number | undefined;
-  if (ftsDocs) {
-    t = performance.now();
-    db = buildFts(ftsDocs);
-    ftsBuildMs = performance.now() - t;
+function classesOf(f: EngineFigures): { classes: Record<string, ClassFigures>; p50: number; p95: number } {
+  const classes: Record<string, ClassFigures> = {};
+  for (const kind of CLASSES) {
+    const samples = f.queries
+      .filter((q) => q.kind === kind && Number.isFinite(q.total))
+      .flatMap((q) => q.samples)
+      .sort((a, b) => a - b);
+    if (samples.length) classes[kind] = { p50: percentile(samples, 50), p95: percentile(samples, 95) };
   }
-  const fts = db ? ftsRunner(db) : undefined;
+  const all = f.queries.flatMap((q) => q.samples).sort((a, b) => a - b);
+  return { classes, p50: percentile(all, 50), p95: percentile(all, 95) };
+}
 
-  const queries: QueryFigures[] = [];
-  for (const query of QUERIES) {
-    const o = time(() => ours(query), reps);
-    const fig: QueryFigures = {
-      name: query.name,
-      kind: query.kind,
-      total: ours(query),
-      oursP50Ms: o.p50,
-      oursP95Ms: o.p95,
-    };
-    if (fts) {
-      const f = time(() => fts(query), ftsReps, 1);
-      fig.ftsP50Ms = f.p50;
-      fig.ftsP95Ms = f.p95;
-      fig.ratioP50 = o.p50 / f.p50;
+/** Runs each engine in a fresh process (its memory figures are its own) and puts them side by side. */
+export function runSearchBench(opts: SearchBenchOptions = {}): SearchBenchResult {
+  const docs = opts.docs ?? Number(process.env.SEARCH_BENCH_DOCS ?? 300_000);
+  const reps = opts.reps ?? 10;
+  const engines = opts.engines ?? (["ours", "minisearch", "orama", "flexsearch", "fts5"] as EngineName[]);
+  const rows: EngineFigures[] = [];
+  for (const engine of engines) {
+    const started = Date.now();
+    const run = spawnSync(
+      process.execPath,
+      [
+        "--expose-gc",
+        "--max-old-space-size=8192",
+        "--import",
+        "tsx",
+        path.join(import.meta.dirname, "search-peers.ts"),
+        "--engine",
+        engine,
+        "--docs",
+        String(docs),
+        "--reps",
+        String(engine === "fts5" ? Math.min(reps, 3) : reps),
+      ],
+      { encoding: "utf8", maxBuffer: 64 << 20 },
+    );
+    const line = run.stdout.split("\n").find((l) => l.startsWith("RESULT "));
+    if (!line) {
+      const why = (run.stderr || run.stdout).trim().split("\n").slice(-3).join(" ");
+      console.error(
+        `search bench: ${engine} failed after ${((Date.now() - started) / 1000).toFixed(0)} s: ${why}`,
+      );
+      continue;
     }
-    queries.push(fig);
+    rows.push(JSON.parse(line.slice(7)) as EngineFigures);
+    console.error(`search bench: ${engine} done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
-  db?.close();
-
-  const all = (k: "oursP50Ms" | "oursP95Ms" | "ftsP50Ms" | "ftsP95Ms") =>
-    percentile(
-      queries.map((q) => q[k] ?? 0).sort((a, b) => a - b),
-      k.endsWith("P50Ms") ? 50 : 95,
-    );
-  const result: SearchBenchResult = {
-    docs: n,
-    buildMs,
-    serializedBytes: blob.byteLength,
-    serializeMs,
-    deserializeMs,
-    indexHeapBytes: after.heap - before.heap,
-    indexMemoryBytes: after.total - before.total,
-    terms,
-    postings,
-    queries,
-    oursP50Ms: all("oursP50Ms"),
-    oursP95Ms: all("oursP95Ms"),
-    peakRssBytes: process.resourceUsage().maxRSS * 1024,
-  };
-  if (fts) {
-    result.ftsBuildMs = ftsBuildMs;
-    result.ftsP50Ms = all("ftsP50Ms");
-    result.ftsP95Ms = all("ftsP95Ms");
-    result.ratioP50GeoMean = Math.exp(
-      queries.reduce((s, q) => s + Math.log(q.ratioP50!), 0) / queries.length,
-    );
-  }
-  return Promise.resolve(result);
+  return tabulate(docs, rows);
 }
 
-function printTable(r: SearchBenchResult): void {
-  const mb = (b: number) => `${(b / 1048576).toFixed(1)} MB`;
-  const ms = (x: number | undefined) => (x === undefined ? "-" : x.toFixed(2));
-  console.log(
-    `search bench: ${r.docs.toLocaleString()} docs, ${r.terms.toLocaleString()} terms, ${r.postings.toLocaleString()} postings`,
-  );
-  console.log(
-    `build ${(r.buildMs / 1000).toFixed(1)} s, serialize ${r.serializeMs.toFixed(0)} ms, blob ${mb(r.serializedBytes)}, ` +
-      `load ${r.deserializeMs.toFixed(0)} ms, loaded index ${mb(r.indexMemoryBytes)} (JS heap ${mb(r.indexHeapBytes)})` +
-      (r.ftsBuildMs === undefined ? "" : `, FTS5 build ${(r.ftsBuildMs / 1000).toFixed(1)} s`),
+/** Per-class figures, ratios to ours, and which engine could replace ours. */
+export function tabulate(docs: number, figures: EngineFigures[]): SearchBenchResult {
+  const rows: EngineRow[] = figures.map((f) => ({ ...f, ...classesOf(f) }));
+  const base = rows.find((r) => r.engine === "ours");
+  if (base) {
+    for (const r of rows) {
+      for (const [kind, c] of Object.entries(r.classes)) {
+        const ours = base.classes[kind];
+        if (ours) c.vsOurs = c.p50 / ours.p50;
+      }
+    }
+  }
+  const couldReplaceOurs = rows
+    .filter((r) => r.engine !== "ours" && r.facets.startsWith("yes"))
+    .filter((r) => CLASSES.every((k) => (r.classes[k]?.vsOurs ?? Infinity) <= 1.5))
+    .map((r) => r.engine);
+  return { docs, engines: rows, couldReplaceOurs };
+}
+
+export function printSearchTable(r: SearchBenchResult): void {
+  const mb = (b: number) => (b / 1048576).toFixed(0);
+  const ms = (x: number | undefined) =>
+    x === undefined || !Number.isFinite(x) ? "-" : x < 10 ? x.toFixed(2) : x.toFixed(0);
+  console.log(`search bench: ${r.docs.toLocaleString()} documents, ${BENCH_QUERIES.length} queries`);
+  console.table(
+    r.engines.map((e) => ({
+      engine: e.engine,
+      "build s": (e.buildMs / 1000).toFixed(1),
+      "blob MB": mb(e.serializedBytes),
+      "load ms": e.loadMs.toFixed(0),
+      "loaded MB": e.engine === "fts5" ? `${mb(e.serializedBytes)} (db)` : mb(e.loadedBytes),
+      "peak RSS MB": mb(e.peakRssBytes),
+      "p50 ms": ms(e.p50),
+      "p95 ms": ms(e.p95),
+    })),
   );
   console.table(
-    r.queries.map((q) => ({
+    r.engines.map((e) => ({
+      engine: e.engine,
+      ...Object.fromEntries(
+        CLASSES.map((k) => {
+          const c = e.classes[k];
+          return [
+            k,
+            c
+              ? `${ms(c.p50)} / ${ms(c.p95)}${c.vsOurs && e.engine !== "ours" ? ` (${c.vsOurs.toFixed(1)}×)` : ""}`
+              : "n/a",
+          ];
+        }),
+      ),
+    })),
+  );
+  console.table(
+    r.engines.map((e) => ({ engine: e.engine, "exact facet counts": e.facets, limits: e.notes })),
+  );
+  console.table(
+    BENCH_QUERIES.map((q) => ({
       query: q.name,
-      kind: q.kind,
-      total: q.total,
-      "ours p50 ms": ms(q.oursP50Ms),
-      "ours p95 ms": ms(q.oursP95Ms),
-      "fts5 p50 ms": ms(q.ftsP50Ms),
-      "fts5 p95 ms": ms(q.ftsP95Ms),
-      "ours/fts5": q.ratioP50 === undefined ? "-" : q.ratioP50.toFixed(3),
+      ...Object.fromEntries(
+        r.engines.map((e) => [`${e.engine} total`, e.queries.find((x) => x.name === q.name)?.total ?? "-"]),
+      ),
     })),
   );
   console.log(
-    `over all queries: ours p50 ${ms(r.oursP50Ms)} ms, p95 ${ms(r.oursP95Ms)} ms; FTS5 p50 ${ms(r.ftsP50Ms)} ms, ` +
-      `p95 ${ms(r.ftsP95Ms)} ms; ours/FTS5 geometric mean ${r.ratioP50GeoMean?.toFixed(3) ?? "-"}; peak RSS ${mb(r.peakRssBytes)}` +
-      (gc ? "" : " (run with node --expose-gc for exact heap figures)"),
+    r.couldReplaceOurs.length
+      ? `within 1.5× of ours on every class, with exact facets: ${r.couldReplaceOurs.join(", ")}`
+      : "no engine is within 1.5× of ours on every query class with exact facet counts",
   );
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const arg = (name: string) => {
     const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? Number(process.argv[i + 1]) : undefined;
+    return i > 0 ? process.argv[i + 1] : undefined;
   };
-  const result = await runSearchBench({
-    docs: arg("docs"),
-    reps: arg("reps"),
-    fts: !process.argv.includes("--no-fts"),
+  const result = runSearchBench({
+    ...(arg("docs") ? { docs: Number(arg("docs")) } : {}),
+    ...(arg("reps") ? { reps: Number(arg("reps")) } : {}),
+    ...(arg("engines") ? { engines: arg("engines")!.split(",") as EngineName[] } : {}),
   });
-  printTable(result);
+  printSearchTable(result);
+  if (process.argv.includes("--json")) console.log(`JSON ${JSON.stringify(result)}`);
 }

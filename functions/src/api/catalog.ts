@@ -2,32 +2,35 @@
  * `/v2/catalog`: the harvested catalog. Search, records and downloads are readable by any signed-in
  * user; harvest control and index rebuilds are for admins. Search design: docs/catalog-search.md.
  */
+import type { Response } from "express";
 import { z } from "zod";
 import { badRequest, notFound } from "../errors.js";
 import { NEXT_CURSOR_HEADER } from "../http/paging.js";
+import { catalogInstance } from "../services/catalog/instance.js";
+import type { Root } from "../services/root.js";
 import { defineGroup, route } from "../http/route.js";
 import { catalogRecordSchema, catalogSourceSchema, runRecordSchema } from "../schemas/catalog.js";
+import { catalogSearchResponseSchema, indexPointerSchema } from "../schemas/catalog-search.js";
+import { getRun, harvestAndIndex, listRuns, queueHarvest } from "../services/harvest.js";
+import {
+  resolveSelection,
+  streamDownload,
+  type CatalogZip,
+  type DownloadSelection,
+} from "../services/catalog/download.js";
+import { getRecord } from "../services/catalog/records.js";
 import {
   CATALOG_FACETS,
   CATALOG_SORTS,
   publishCatalogIndex,
   readIndexPointer,
-} from "../services/catalog-index.js";
-import {
-  badFacets,
-  checkKnownBytes,
-  getRecord,
-  getRun,
-  harvestAndIndex,
-  listRuns,
-  MAX_SEARCH_LIMIT,
-  queueHarvest,
-  resolveSelection,
-  searchCatalog,
-  sortIssues,
-  streamDownload,
-  type DownloadSelection,
-} from "../services/catalog.js";
+} from "../services/catalog/search-index.js";
+import { badFacets, MAX_SEARCH_LIMIT, searchCatalog, sortIssues } from "../services/catalog/search.js";
+
+/** The root's parts a catalog service takes, with the instance's loaded index and download client. */
+function withCatalog(deps: Root) {
+  return { db: deps.db, config: deps.config, now: deps.now, log: deps.log, ...deps.get(catalogInstance) };
+}
 
 /** Query keys that are not facet filters. */
 const RESERVED = new Set(["q", "limit", "cursor", "facets", "sort"]);
@@ -47,33 +50,6 @@ const searchQuery = z
     ...Object.fromEntries(CATALOG_FACETS.map((f) => [f, filterValues.optional()])),
   })
   .catchall(filterValues);
-
-const facetCountSchema = z.object({ value: z.string(), count: z.number().int() });
-const summarySchema = catalogRecordSchema
-  .pick({
-    id: true,
-    source: true,
-    sourceId: true,
-    kind: true,
-    name: true,
-    description: true,
-    species: true,
-    brainRegions: true,
-    cellTypes: true,
-    licence: true,
-    withdrawn: true,
-    sourceModified: true,
-    harvestedAt: true,
-  })
-  .extend({ fileCount: z.number().int(), score: z.number() });
-const searchResponse = z.object({
-  total: z.number().int(),
-  hits: z.array(summarySchema),
-  facets: z.record(z.string(), z.array(facetCountSchema)),
-  next: z.string().nullable(),
-  match: z.enum(["all", "some", "none"]),
-  index: z.object({ builtAt: z.string(), records: z.number().int(), origin: z.enum(["published", "local"]) }),
-});
 
 const downloadBody = z.union([
   z.strictObject({ ids: z.array(z.string().min(3).max(300)).min(1).max(100_000) }),
@@ -96,18 +72,32 @@ const harvestBody = z
   })
   .optional();
 
-const pointerSchema = z.object({
-  bucket: z.string().nullable(),
-  object: z.string().nullable(),
-  generation: z.string().nullable(),
-  md5: z.string().nullable(),
-  records: z.number().int(),
-  bytes: z.number().int(),
-  builtAt: z.string(),
-  startedAt: z.string(),
-  buildMs: z.number(),
-  trigger: z.string(),
-});
+/**
+ * Sends a download: status and headers, then the archive as it is produced; stops the download
+ * when the client goes away before the end.
+ */
+async function sendZip(res: Response, zip: CatalogZip): Promise<void> {
+  res.status(200);
+  res.setHeader("Content-Type", zip.contentType);
+  res.setHeader("Content-Disposition", `attachment; filename="${zip.filename}"`);
+  res.setHeader("Cache-Control", "no-store");
+  const onClose = () => {
+    if (!res.writableFinished) zip.abort(new Error("client closed the connection"));
+  };
+  res.on("close", onClose);
+  const sent = new Promise<void>((resolve, reject) => {
+    zip.stream.on("error", reject);
+    res.on("error", reject);
+    res.on("finish", resolve);
+    res.on("close", resolve);
+  });
+  zip.stream.pipe(res);
+  try {
+    await Promise.all([zip.done, sent]);
+  } finally {
+    res.off("close", onClose);
+  }
+}
 
 export const catalogApi = defineGroup({
   name: "catalog",
@@ -128,7 +118,7 @@ export const catalogApi = defineGroup({
         `${CATALOG_SORTS.join(", ")}, a leading - for descending. \`limit\` (default 20, at most ` +
         `${MAX_SEARCH_LIMIT}) and \`cursor\` (the previous page's \`next\`, also in ${NEXT_CURSOR_HEADER}).`,
       query: searchQuery,
-      response: searchResponse,
+      response: catalogSearchResponseSchema,
       async handler({ deps, query, res }) {
         const filters: Record<string, string[]> = {};
         for (const [key, value] of Object.entries(query)) {
@@ -144,7 +134,7 @@ export const catalogApi = defineGroup({
         const sortProblems = sortIssues(sort);
         if (sortProblems.length)
           throw badRequest(`Invalid query at sort: ${sortProblems[0]!.message}`, sortProblems);
-        const result = await searchCatalog(deps, deps, {
+        const result = await searchCatalog(withCatalog(deps), {
           q: query.q ?? "",
           filters,
           limit: query.limit ?? 20,
@@ -188,9 +178,8 @@ export const catalogApi = defineGroup({
           badFacets(Object.keys(filters), "filters");
           selection = { q: body.q ?? "", filters };
         }
-        const resolved = await resolveSelection(deps, deps, selection);
-        checkKnownBytes(resolved.records, deps.config.catalogDownloadMaxBytes);
-        await streamDownload(deps, deps, res, selection, resolved);
+        const resolved = await resolveSelection(withCatalog(deps), selection);
+        await sendZip(res, streamDownload(withCatalog(deps), selection, resolved));
         return undefined;
       },
     }),
@@ -211,7 +200,7 @@ export const catalogAdminApi = defineGroup({
       path: "/index",
       allow: "signedIn",
       summary: "The published search index: record count, build time, blob",
-      response: pointerSchema.nullable(),
+      response: indexPointerSchema.nullable(),
       handler: ({ deps }) => readIndexPointer(deps.db),
     }),
     route({
@@ -219,7 +208,7 @@ export const catalogAdminApi = defineGroup({
       path: "/index",
       allow: "admin",
       summary: "Rebuild and publish the search index now",
-      response: pointerSchema,
+      response: indexPointerSchema,
       async handler({ deps, user }) {
         return publishCatalogIndex(deps, `admin:${user.email}`);
       },
@@ -237,7 +226,7 @@ export const catalogAdminApi = defineGroup({
         "works on it. 409 while another worker holds the run.",
       params: z.object({ source: catalogSourceSchema }),
       body: harvestBody,
-      response: z.object({ run: runRecordSchema, index: pointerSchema.nullable() }),
+      response: z.object({ run: runRecordSchema, index: indexPointerSchema.nullable() }),
       async handler({ deps, params, body, user, res }) {
         const request = { limit: body?.limit, mode: body?.mode };
         if (body?.wait === false) {

@@ -23,7 +23,7 @@
  * - Filters: values within a facet OR-ed, facets AND-ed. Facet counts cover all values (not the
  *   reference's first 10), each computed without that facet's own filter (multi-select facets).
  */
-export { buildIndexData } from "./build.js";
+export { buildIndexData, IndexBuilder } from "./build.js";
 export { decodeIndex, encodeIndex } from "./codec.js";
 export type { IndexMeta } from "./data.js";
 export { MAX_PREFIX_EXPANSIONS, MAX_QUERY_CHARS, MAX_QUERY_TERMS, SearchIndex } from "./engine.js";

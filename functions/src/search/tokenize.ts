@@ -98,3 +98,13 @@ export function indexTerms(text: string, into: string[] = []): string[] {
   }
   return into;
 }
+
+/**
+ * The simple words of a text, folded like the index's and stopwords dropped, without joined
+ * identifiers: for exact-word matching elsewhere (the file catalog), where a query's parts must
+ * each be a stored word.
+ */
+export function simpleWords(text: string, into: string[] = []): string[] {
+  for (const g of groups(normalize(text))) for (const p of g.parts) if (!STOPWORDS.has(p)) into.push(p);
+  return into;
+}

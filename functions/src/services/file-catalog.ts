@@ -25,6 +25,7 @@ import type { Root } from "./root.js";
 import type { PageReader } from "../store/pages.js";
 import type { Logger } from "../log.js";
 import type { CatalogEntry } from "../schemas/files.js";
+import { simpleWords } from "../search/tokenize.js";
 import { readHdf5Header, type Hdf5Header } from "../storage/hdf5.js";
 import { listObjects, rangeReader, readObject, type ObjectInfo } from "../storage/objects.js";
 import { locationOf, type FileLocation } from "./files.js";
@@ -77,11 +78,13 @@ export function docId(path: string): string {
   return Buffer.byteLength(id) <= 1400 ? id : `~${Buffer.from(path).toString("base64url").slice(0, 1300)}`;
 }
 
+/**
+ * Words of a path, a metadata value or a query, by the catalog search's tokenizer: case and
+ * diacritics folded, so `Ångström` matches `angstrom`. Only simple words (a stored path's words
+ * are what a query's must match), and no one-letter ones, which would make huge scans.
+ */
 export function tokenize(text: string): string[] {
-  return text
-    .toLowerCase()
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter((t) => t.length >= 2 && t.length <= 40);
+  return simpleWords(text).filter((t) => t.length >= 2);
 }
 
 function collectStrings(value: unknown, out: string[], depth = 0): void {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Manifest } from "../../src/services/catalog.js";
+import type { Manifest } from "../../src/services/catalog/download.js";
 import { checkMatrix } from "../helpers/matrix.js";
 import { personaTokens, seedPersonas, serve, type Persona, type TestServer } from "../helpers/server.js";
 import { catalogAdminApi, catalogApi } from "../../src/api/catalog.js";

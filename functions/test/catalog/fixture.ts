@@ -13,7 +13,8 @@ import { catalogAdminApi, catalogApi } from "../../src/api/catalog.js";
 import type { ConfigInput } from "../../src/config.js";
 import { CATALOG_COLLECTIONS, catalogDocId, type CatalogRecord } from "../../src/schemas/catalog.js";
 import { contentHash } from "../../src/services/harvest.js";
-import { publishCatalogIndex, type IndexPointer } from "../../src/services/catalog-index.js";
+import type { IndexPointer } from "../../src/schemas/catalog-search.js";
+import { publishCatalogIndex } from "../../src/services/catalog/search-index.js";
 import { firestore } from "../../src/store/firebase.js";
 import { serve, type TestServer } from "../helpers/server.js";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startUpstreamServer, type UpstreamServer } from "../../loopback/upstream.js";
-import type { IndexPointer } from "../../src/services/catalog-index.js";
-import { scheduledAction, type CatalogSearchResponse } from "../../src/services/catalog.js";
+import type { CatalogSearchResponse, IndexPointer } from "../../src/schemas/catalog-search.js";
+import { scheduledAction } from "../../src/services/harvest/control.js";
 import type { RunRecord } from "../../src/schemas/catalog.js";
 import { startRun } from "../../src/services/harvest.js";
 import { scheduledHarvest } from "../../src/triggers/harvest.js";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { catalogAdminApi, catalogApi } from "../../src/api/catalog.js";
 import type { CatalogRecord } from "../../src/schemas/catalog.js";
-import { readIndexPointer, type IndexPointer } from "../../src/services/catalog-index.js";
-import type { CatalogSearchResponse } from "../../src/services/catalog.js";
+import type { CatalogSearchResponse, IndexPointer } from "../../src/schemas/catalog-search.js";
+import { readIndexPointer } from "../../src/services/catalog/search-index.js";
 import { firestore } from "../../src/store/firebase.js";
 import { checkMatrix } from "../helpers/matrix.js";
 import { call, personaTokens, seedPersonas, serve, type Persona } from "../helpers/server.js";

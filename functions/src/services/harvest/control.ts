@@ -6,7 +6,8 @@ import type { Config } from "../../config.js";
 import type { RunRecord, CatalogSource } from "../../schemas/catalog.js";
 import type { HostPolicy } from "../../sources/http.js";
 import { harvesterOptions } from "../../sources/registry.js";
-import { publishCatalogIndex, type IndexDeps, type IndexPointer } from "../catalog-index.js";
+import type { IndexPointer } from "../../schemas/catalog-search.js";
+import { publishCatalogIndex, type IndexDeps } from "../catalog/search-index.js";
 import { getRun, getSourceState, listRuns, runHarvest, startRun } from "./run.js";
 
 /** What harvest control needs: the index's dependencies and the deployment's config. */

@@ -13,21 +13,24 @@
  *   the blob when the pointer names another one; until then, and if a refresh fails, the index
  *   it has keeps serving. With no bucket (or no pointer yet) an instance indexes a small catalog
  *   itself rather than answer nothing: that is what `npm start` and a fresh deployment see.
+ *
+ * Memory: records stream through `IndexBuilder` a page at a time and are dropped once added, so a
+ * rebuild holds the compact postings, never the records (bench/catalog.ts measures the peak).
  */
 import { randomUUID } from "node:crypto";
 import type { Storage } from "@google-cloud/storage";
 import { FieldPath, type Firestore } from "firebase-admin/firestore";
-import type { Config } from "../config.js";
-import { ApiError } from "../errors.js";
-import type { Logger } from "../log.js";
+import type { Config } from "../../config.js";
+import { ApiError } from "../../errors.js";
+import type { Logger } from "../../log.js";
 import {
   CATALOG_COLLECTIONS,
+  catalogRecordSchema,
   toSearchDocument,
-  type CatalogContent,
   type CatalogRecord,
-} from "../schemas/catalog.js";
-import { createIndexLoader, SearchIndex, type IndexLoader, type SearchDocument } from "../search/index.js";
-import { storageFor } from "../storage/client.js";
+} from "../../schemas/catalog.js";
+import { indexPointerSchema, type IndexPointer } from "../../schemas/catalog-search.js";
+import { createIndexLoader, IndexBuilder, SearchIndex, type SearchDocument } from "../../search/index.js";
 
 export const INDEX_COLLECTION = "catalog_index";
 export const INDEX_POINTER_DOC = "current";
@@ -71,22 +74,6 @@ export const FIELD_WEIGHTS: Record<string, number> = {
 const MAX_INDEXED_DESCRIPTION = 4000;
 const READ_PAGE = 1000;
 
-export interface IndexPointer {
-  /** Null when the build was not published to Cloud Storage (no bucket configured). */
-  bucket: string | null;
-  object: string | null;
-  generation: string | null;
-  md5: string | null;
-  records: number;
-  bytes: number;
-  builtAt: string;
-  /** When the build started reading: a later start saw at least as much data. */
-  startedAt: string;
-  buildMs: number;
-  /** What asked for it: a run id, `admin:<email>`, … */
-  trigger: string;
-}
-
 export interface IndexDeps {
   db: Firestore;
   config: Pick<
@@ -107,8 +94,9 @@ export interface IndexDeps {
 
 const pointerRef = (db: Firestore) => db.collection(INDEX_COLLECTION).doc(INDEX_POINTER_DOC);
 
-function storageOf(deps: IndexDeps): Storage {
-  return deps.storage ?? storageFor(deps.config);
+/** The Storage client, imported only when a blob is read or written (it is slow to import). */
+async function storageOf(deps: IndexDeps): Promise<Storage> {
+  return deps.storage ?? (await import("../../storage/client.js")).storageFor(deps.config);
 }
 
 /** The search document of a record: the schema's mapping, plus sort keys and a bounded description. */
@@ -116,7 +104,7 @@ export function catalogSearchDocument(record: CatalogRecord): SearchDocument {
   const doc = toSearchDocument({
     ...record,
     description: record.description.slice(0, MAX_INDEXED_DESCRIPTION),
-  } as CatalogContent & { withdrawn: boolean });
+  });
   const sort: Record<string, number> = {};
   const modified = record.sourceModified ? Date.parse(record.sourceModified) : NaN;
   if (!Number.isNaN(modified)) sort.sourceModified = modified;
@@ -126,31 +114,38 @@ export function catalogSearchDocument(record: CatalogRecord): SearchDocument {
 }
 
 /**
- * Every record as a search document, read in document-id pages so only one page of full records
- * is in memory at a time.
+ * Every record, read in document-id pages and parsed, so only one page of full records is in
+ * memory at a time.
  */
-export async function* catalogDocuments(db: Firestore, pageSize = READ_PAGE): AsyncGenerator<SearchDocument> {
+export async function* catalogRecords(db: Firestore, pageSize = READ_PAGE): AsyncGenerator<CatalogRecord> {
   let after: string | undefined;
   for (;;) {
     let query = db.collection(CATALOG_COLLECTIONS.records).orderBy(FieldPath.documentId()).limit(pageSize);
     if (after !== undefined) query = query.startAfter(after);
     const snap = await query.get();
-    for (const doc of snap.docs) yield catalogSearchDocument(doc.data() as CatalogRecord);
+    for (const doc of snap.docs) yield catalogRecordSchema.parse(doc.data());
     if (snap.size < pageSize) return;
     after = snap.docs[snap.size - 1]!.id;
   }
 }
 
+/** Indexes records as they stream in; each is dropped once added. */
+export async function indexRecords(
+  records: AsyncIterable<CatalogRecord> | Iterable<CatalogRecord>,
+): Promise<SearchIndex> {
+  const builder = new IndexBuilder({ fields: FIELD_WEIGHTS, defaultFieldWeight: 1 });
+  for await (const record of records) builder.add(catalogSearchDocument(record));
+  return new SearchIndex(builder.finish());
+}
+
 /** Builds the index over the whole catalog as it is now. */
-export async function buildCatalogIndex(db: Firestore): Promise<SearchIndex> {
-  const docs: SearchDocument[] = [];
-  for await (const doc of catalogDocuments(db)) docs.push(doc);
-  return SearchIndex.build(docs, { fields: FIELD_WEIGHTS, defaultFieldWeight: 1 });
+export function buildCatalogIndex(db: Firestore): Promise<SearchIndex> {
+  return indexRecords(catalogRecords(db));
 }
 
 export async function readIndexPointer(db: Firestore): Promise<IndexPointer | null> {
   const snap = await pointerRef(db).get();
-  return snap.exists ? (snap.data() as IndexPointer) : null;
+  return snap.exists ? indexPointerSchema.parse(snap.data()) : null;
 }
 
 /**
@@ -161,17 +156,20 @@ export async function publishCatalogIndex(deps: IndexDeps, trigger: string): Pro
   const { db, config, log } = deps;
   const startedAt = deps.now();
   const t0 = performance.now();
-  const index = await buildCatalogIndex(db);
+  let index: SearchIndex | undefined = await buildCatalogIndex(db);
   const blob = index.serialize();
+  const { size } = index;
+  const { builtAt } = index.meta;
+  index = undefined; // the blob holds it all; let the postings go before the upload
   const buildMs = Math.round(performance.now() - t0);
   let pointer: IndexPointer = {
     bucket: null,
     object: null,
     generation: null,
     md5: null,
-    records: index.size,
+    records: size,
     bytes: blob.byteLength,
-    builtAt: index.meta.builtAt,
+    builtAt,
     startedAt: startedAt.toISOString(),
     buildMs,
     trigger,
@@ -179,12 +177,12 @@ export async function publishCatalogIndex(deps: IndexDeps, trigger: string): Pro
   if (config.catalogBucket) {
     const stamp = startedAt.toISOString().replace(/[-:.]/g, "");
     const name = `${config.catalogIndexPrefix}${stamp}-${randomUUID().slice(0, 8)}.bin`;
-    const file = storageOf(deps).bucket(config.catalogBucket).file(name);
+    const file = (await storageOf(deps)).bucket(config.catalogBucket).file(name);
     await file.save(blob, {
       resumable: false,
       contentType: "application/octet-stream",
       preconditionOpts: { ifGenerationMatch: 0 },
-      metadata: { metadata: { records: String(index.size), builtAt: index.meta.builtAt, trigger } },
+      metadata: { metadata: { records: String(size), builtAt, trigger } },
     });
     const [meta] = await file.getMetadata();
     pointer = {
@@ -197,7 +195,7 @@ export async function publishCatalogIndex(deps: IndexDeps, trigger: string): Pro
   }
   const written = await db.runTransaction(async (tx) => {
     const snap = await tx.get(pointerRef(db));
-    const current = snap.exists ? (snap.data() as IndexPointer) : null;
+    const current = snap.exists ? indexPointerSchema.parse(snap.data()) : null;
     if (current && current.startedAt > pointer.startedAt) return current;
     tx.set(pointerRef(db), pointer);
     return pointer;
@@ -221,7 +219,8 @@ export async function publishCatalogIndex(deps: IndexDeps, trigger: string): Pro
 /** Deletes index blobs other than the current one and the newest one before it. */
 async function deleteOldBlobs(deps: IndexDeps, current: IndexPointer, mine: IndexPointer): Promise<void> {
   const { catalogBucket, catalogIndexPrefix } = deps.config;
-  const [files] = await storageOf(deps).bucket(catalogBucket).getFiles({ prefix: catalogIndexPrefix });
+  const bucket = (await storageOf(deps)).bucket(catalogBucket);
+  const [files] = await bucket.getFiles({ prefix: catalogIndexPrefix });
   // Names start with the build's start time, so name order is age order.
   const names = files.map((f) => f.name).sort();
   const keep = new Set([current.object, mine.object]);
@@ -230,7 +229,7 @@ async function deleteOldBlobs(deps: IndexDeps, current: IndexPointer, mine: Inde
   if (previous) keep.add(previous);
   for (const name of names) {
     if (keep.has(name) || (current.object !== null && name > current.object)) continue;
-    await storageOf(deps).bucket(catalogBucket).file(name).delete({ ignoreNotFound: true });
+    await bucket.file(name).delete({ ignoreNotFound: true });
   }
 }
 
@@ -240,28 +239,17 @@ export interface LoadedIndex {
   origin: "published" | "local";
 }
 
-interface Versioned {
-  loader: IndexLoader;
-  origin: () => LoadedIndex["origin"];
+/** This instance's catalog index: built once per instance by the composition root, which owns it. */
+export interface CatalogIndex {
+  /** The current index, loaded on first use and refreshed when the pointer changes. */
+  get(): Promise<LoadedIndex>;
 }
-
-const loaders = new WeakMap<object, Versioned>();
 
 /**
- * The index of this instance, loaded lazily and refreshed when the pointer changes. One loader
- * per `owner` (the app's deps), so tests with separate apps get separate indexes.
+ * The index of one instance, loaded lazily and refreshed when the pointer changes. Each call makes
+ * an independent index (tests with separate apps get separate indexes).
  */
-export function catalogIndex(owner: object, deps: IndexDeps): Promise<LoadedIndex> {
-  let v = loaders.get(owner);
-  if (!v) {
-    v = createCatalogLoader(deps);
-    loaders.set(owner, v);
-  }
-  const origin = v.origin;
-  return v.loader.get().then((index) => ({ index, origin: origin() }));
-}
-
-function createCatalogLoader(deps: IndexDeps): Versioned {
+export function createCatalogIndex(deps: IndexDeps): CatalogIndex {
   let origin: LoadedIndex["origin"] = "local";
   const loader = createIndexLoader({
     checkEveryMs: deps.config.catalogIndexCheckSeconds * 1000,
@@ -277,7 +265,7 @@ function createCatalogLoader(deps: IndexDeps): Versioned {
       if (gs) {
         const [, bucket, object, generation] = gs;
         try {
-          const [bytes] = await storageOf(deps)
+          const [bytes] = await (await storageOf(deps))
             .bucket(bucket!)
             .file(object!, { generation: generation! })
             .download();
@@ -311,5 +299,5 @@ function createCatalogLoader(deps: IndexDeps): Versioned {
       return index.serialize();
     },
   });
-  return { loader, origin: () => origin };
+  return { get: () => loader.get().then((index) => ({ index, origin })) };
 }
