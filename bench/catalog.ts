@@ -18,20 +18,19 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Storage } from "@google-cloud/storage";
 import { initializeApp } from "firebase-admin/app";
-import { getFirestore, type Firestore } from "firebase-admin/firestore";
+import { getFirestore } from "firebase-admin/firestore";
 import { startStorageServer } from "../functions/loopback/storage.js";
 import { configSchema } from "../functions/src/config.js";
 import type { Logger } from "../functions/src/log.js";
-import { catalogDocId, type CatalogRecord, type CatalogSource } from "../functions/src/schemas/catalog.js";
+import type { CatalogRecord, CatalogSource } from "../functions/src/schemas/catalog.js";
 import { SearchIndex } from "../functions/src/search/index.js";
 import {
   createCatalogIndex,
   indexRecords,
   publishCatalogIndex,
 } from "../functions/src/services/catalog/search-index.js";
-import { contentHash } from "../functions/src/services/harvest.js";
 import { startFirestoreEmulator } from "../scripts/lib/firestore-emulator.js";
-import { benchRecord, harvestWriteBench } from "./harvest.js";
+import { harvestWriteBench, rawBulkWriterRate } from "./harvest.js";
 import { printSearchTable, runSearchBench, syntheticDocuments } from "./search.js";
 
 const PROJECT_ID = "demo-neurofire";
@@ -57,35 +56,6 @@ function heapBytes(): number {
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-/**
- * Raw BulkWriter: the same documents, no reads, no hashing. With its default throttling (500
- * ops/s at first, +50% every 5 minutes: Firestore's ramp-up rule, which the harvest path keeps)
- * and, to show what the emulator itself can take, without.
- */
-async function rawBulkWriterRate(db: Firestore, count: number, throttling = true): Promise<number> {
-  const col = db.collection(`bench_raw_${randomUUID().slice(0, 6)}`);
-  const at = new Date().toISOString();
-  const started = performance.now();
-  const writer = db.bulkWriter(throttling ? {} : { throttling: false });
-  const writes: Promise<unknown>[] = [];
-  for (let i = 0; i < count; i++) {
-    const content = benchRecord("modeldb", i);
-    writes.push(
-      writer.set(col.doc(catalogDocId(content.id)), {
-        ...content,
-        harvestedAt: at,
-        contentHash: contentHash(content),
-        lastSeenRun: "raw",
-        withdrawn: false,
-        withdrawnAt: null,
-      }),
-    );
-  }
-  await writer.close();
-  await Promise.all(writes);
-  return (count / (performance.now() - started)) * 1000;
 }
 
 /**
