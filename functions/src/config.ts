@@ -15,6 +15,22 @@ const commaList = z.string().transform((s) =>
     .filter((v) => v.length > 0),
 );
 
+// ---- security (issue 12, H1): default Google ID-token audiences -------------------------------
+/**
+ * The OAuth clients whose Google ID tokens are accepted by default. A Google ID token is meant for
+ * ONE app (its `aud`); accepting any audience lets every third-party app that signs users in with
+ * Google replay their tokens here (security review H1). These are the public clients that exchange
+ * Google ID tokens today (../shared/reference/clio-clients.md): the Clio website, gcloud (shared by
+ * every gcloud user; clio-py and neuclease use it) and malevnc. An empty GOOGLE_AUDIENCES refuses
+ * Google ID tokens altogether.
+ */
+export const DEFAULT_GOOGLE_AUDIENCES = [
+  "464281314980-qlc4o2ce8htnhhgdb0g0j681de2l3980.apps.googleusercontent.com",
+  "32555940559.apps.googleusercontent.com",
+  "838644154009-0e4sr9qgt3jp6k31u0m6jcsifapi62ap.apps.googleusercontent.com",
+];
+// ---- end security block ------------------------------------------------------------------------
+
 export const params = {
   urlPrefix: defineString("URL_PREFIX", {
     default: "",
@@ -34,9 +50,9 @@ export const params = {
     description: "Lifetime of API tokens (clio: three weeks).",
   }),
   googleAudiences: defineString("GOOGLE_AUDIENCES", {
-    default: "",
+    default: DEFAULT_GOOGLE_AUDIENCES.join(","),
     description:
-      "Comma-separated OAuth client ids accepted as the aud of Google ID tokens; empty accepts any.",
+      "Comma-separated OAuth client ids accepted as aud (and azp) of Google ID tokens; empty refuses Google ID tokens.",
   }),
   googleCertsUrl: defineString("GOOGLE_CERTS_URL", {
     default: "https://www.googleapis.com/oauth2/v1/certs",
@@ -234,8 +250,14 @@ export const configSchema = z.object({
     .positive()
     .default(21 * 24 * 3600),
   /** Empty disables API tokens: the exchange answers 503 and such tokens are refused. */
-  tokenSecret: z.string().default(""),
-  googleAudiences: commaList.default([]),
+  tokenSecret: z
+    .string()
+    // Security review L3: a short HS256 key can be brute-forced from one captured token.
+    .refine((s) => s === "" || Buffer.byteLength(s) >= 32, {
+      error: "FLYEM_SECRET must be at least 32 bytes (or empty to disable API tokens)",
+    })
+    .default(""),
+  googleAudiences: commaList.default(DEFAULT_GOOGLE_AUDIENCES),
   googleCertsUrl: z.url().default("https://www.googleapis.com/oauth2/v1/certs"),
   maxBodyBytes: z
     .number()

@@ -105,10 +105,15 @@ export class TokenVerifier {
     this.google ??= new OAuth2Client({
       endpoints: { oauth2FederatedSignonPemCertsUrl: this.config.googleCertsUrl },
     });
-    const audience = this.config.googleAudiences.length > 0 ? this.config.googleAudiences : undefined;
+    // Fail closed (security review H1): google-auth-library skips the aud check when no audience
+    // is given, so an empty allow-list must refuse, never mean "any app's token".
+    const audiences = this.config.googleAudiences;
+    if (audiences.length === 0) {
+      throw unauthenticated("Google ID tokens are not accepted here: GOOGLE_AUDIENCES is empty");
+    }
     let claims: Record<string, unknown>;
     try {
-      const ticket = await this.google.verifyIdToken({ idToken: token, audience });
+      const ticket = await this.google.verifyIdToken({ idToken: token, audience: audiences });
       claims = { ...ticket.getPayload() };
     } catch (err) {
       // Not reaching Google's certificates says nothing about the token: that is our outage.
@@ -118,6 +123,11 @@ export class TokenVerifier {
         });
       }
       throw unauthenticated();
+    }
+    // The authorised party, when present, is the client the token was issued to: it must be one
+    // of ours too, or a token another app obtained on our audience's behalf would pass.
+    if (claims.azp !== undefined && !(typeof claims.azp === "string" && audiences.includes(claims.azp))) {
+      throw unauthenticated("The Google ID token was issued to a client (azp) not in GOOGLE_AUDIENCES");
     }
     return principalFromVerifiedClaims(claims, "google");
   }
