@@ -58,6 +58,21 @@ export const params = {
     default: "https://www.googleapis.com/oauth2/v1/certs",
     description: "Where Google's ID-token signing certificates are fetched from.",
   }),
+  // ---- security (issue 12): neuPrint role and upstream/list byte caps ----
+  neuprintRole: defineString("NEUPRINT_ROLE", {
+    default: "clio_general",
+    description:
+      "Role the caller must hold on the dataset itself (not via public) to use the neuPrint proxy.",
+  }),
+  neuprintMaxResponseBytes: defineInt("NEUPRINT_MAX_RESPONSE_BYTES", {
+    default: 16 * 1024 * 1024,
+    description: "Largest neuPrint answer the proxy relays; larger answers are refused with 502.",
+  }),
+  listMaxBytes: defineInt("LIST_MAX_BYTES", {
+    default: 8 * 1024 * 1024,
+    description: "Most bytes of documents one list page or one streamed read batch holds in memory.",
+  }),
+  // ---- end security block ----
   maxBodyBytes: defineInt("MAX_BODY_BYTES", {
     default: 10 * 1024 * 1024,
     description: "Largest accepted request body.",
@@ -259,6 +274,22 @@ export const configSchema = z.object({
     .default(""),
   googleAudiences: commaList.default(DEFAULT_GOOGLE_AUDIENCES),
   googleCertsUrl: z.url().default("https://www.googleapis.com/oauth2/v1/certs"),
+  // ---- security (issue 12) ----
+  neuprintRole: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: "NEUPRINT_ROLE must be a role name" })
+    .default("clio_general"),
+  neuprintMaxResponseBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024 * 1024),
+  listMaxBytes: z
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(8 * 1024 * 1024),
+  // ---- end security block ----
   maxBodyBytes: z
     .number()
     .int()
@@ -361,6 +392,9 @@ export function loadConfig(): Config {
     tokenSecret: tokenSecret.value(),
     googleAudiences: params.googleAudiences.value(),
     googleCertsUrl: params.googleCertsUrl.value(),
+    neuprintRole: params.neuprintRole.value(),
+    neuprintMaxResponseBytes: params.neuprintMaxResponseBytes.value(),
+    listMaxBytes: params.listMaxBytes.value(),
     maxBodyBytes: params.maxBodyBytes.value(),
     cacheSeconds: params.cacheSeconds.value(),
     filesBucket: params.filesBucket.value(),

@@ -3,7 +3,18 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { startNeuprintServer, type NeuprintServer } from "../../loopback/neuprint.js";
 import { ApiError } from "../../src/errors.js";
+import type { User } from "../../src/schemas/users.js";
 import { createNeuprintService, type NeuprintDeps } from "../../src/services/neuprint.js";
+
+const ADMIN: User = {
+  email: "admin@example.org",
+  name: null,
+  org: null,
+  disabled: false,
+  global_roles: ["admin"],
+  datasets: {},
+  groups: [],
+};
 
 const DATASETS: Record<string, unknown> = {
   hemibrain: { description: "x", neuprintHTTP: { server: "neuprint.janelia.org", dataset: "hemibrain" } },
@@ -22,7 +33,7 @@ async function rejectsWith(promise: Promise<unknown>, code: string, message?: Re
 
 describe("neuprint proxy", () => {
   let server: NeuprintServer;
-  const body = { cypher: "MATCH (n:Neuron) RETURN count(n)", dataset: "hemibrain:v1.2.1" };
+  const body = { cypher: "MATCH (n:hemibrain_Neuron) RETURN count(n)", dataset: "hemibrain:v1.2.1" };
 
   before(async () => {
     server = await startNeuprintServer({ token: "secret-neuprint-token" });
@@ -42,7 +53,7 @@ describe("neuprint proxy", () => {
     });
 
   it("forwards the query with the configured credential and returns neuPrint's JSON", async () => {
-    const answer = await service().query("hemibrain", { ...body, extra: "dropped" });
+    const answer = await service().query(ADMIN, "hemibrain", { ...body, extra: "dropped" });
     assert.deepEqual(answer, { columns: ["dataset"], data: [["hemibrain:v1.2.1"]] });
     assert.deepEqual(server.requests, [
       { method: "POST", path: "/api/custom/custom", authorization: "Bearer secret-neuprint-token", body },
@@ -51,7 +62,7 @@ describe("neuprint proxy", () => {
 
   it("refuses to query another neuPrint dataset with the server's credential", async () => {
     await rejectsWith(
-      service().query("hemibrain", { cypher: "MATCH (n) RETURN n", dataset: "manc:v1.0" }),
+      service().query(ADMIN, "hemibrain", { cypher: "MATCH (n:manc_Neuron) RETURN n", dataset: "manc:v1.0" }),
       "permission_denied",
       /only query neuPrint dataset hemibrain/,
     );
@@ -60,16 +71,24 @@ describe("neuprint proxy", () => {
 
   it("passes neuPrint's complaint about a bad query back as a 400", async () => {
     server.replies.push({ status: 400, body: JSON.stringify({ error: "Invalid input 'RETRUN'" }) });
-    await rejectsWith(service().query("hemibrain", body), "invalid_argument", /Invalid input 'RETRUN'/);
+    await rejectsWith(
+      service().query(ADMIN, "hemibrain", body),
+      "invalid_argument",
+      /Invalid input 'RETRUN'/,
+    );
   });
 
   it("reports a refused server credential as a gateway fault, not the caller's", async () => {
-    await rejectsWith(service({ token: "wrong" }).query("hemibrain", body), "bad_gateway", /credential/);
+    await rejectsWith(
+      service({ token: "wrong" }).query(ADMIN, "hemibrain", body),
+      "bad_gateway",
+      /credential/,
+    );
   });
 
   it("maps neuPrint server errors and unreachable servers to bad_gateway", async () => {
     server.replies.push({ status: 502, body: "upstream exploded\nTraceback ..." });
-    await assert.rejects(service().query("hemibrain", body), (err: unknown) => {
+    await assert.rejects(service().query(ADMIN, "hemibrain", body), (err: unknown) => {
       assert.ok(err instanceof ApiError);
       assert.equal(err.code, "bad_gateway");
       assert.doesNotMatch(err.message, /Traceback/);
@@ -81,28 +100,28 @@ describe("neuprint proxy", () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     await rejectsWith(
-      service({ baseUrl: `http://127.0.0.1:${port}` }).query("hemibrain", body),
+      service({ baseUrl: `http://127.0.0.1:${port}` }).query(ADMIN, "hemibrain", body),
       "bad_gateway",
     );
   });
 
   it("maps invalid JSON from neuPrint to bad_gateway", async () => {
     server.replies.push({ status: 200, body: "<html>maintenance</html>" });
-    await rejectsWith(service().query("hemibrain", body), "bad_gateway", /invalid JSON/);
+    await rejectsWith(service().query(ADMIN, "hemibrain", body), "bad_gateway", /invalid JSON/);
   });
 
   it("times out a neuPrint that does not answer", async () => {
     server.replies.push({ hang: true });
-    await rejectsWith(service({ timeoutMs: 200 }).query("hemibrain", body), "deadline_exceeded");
+    await rejectsWith(service({ timeoutMs: 200 }).query(ADMIN, "hemibrain", body), "deadline_exceeded");
   });
 
   it("refuses bad requests and unsuitable datasets without calling neuPrint", async () => {
-    await rejectsWith(service().query("hemibrain", { cypher: "", dataset: "x" }), "invalid_argument");
-    await rejectsWith(service().query("hemibrain", { dataset: "x" }), "invalid_argument");
-    await rejectsWith(service().query("nosuch", body), "not_found");
-    await rejectsWith(service().query("nonp", body), "failed_precondition");
-    await rejectsWith(service({ baseUrl: "" }).query("evil", body), "failed_precondition", /invalid/);
-    await rejectsWith(service({ token: "" }).query("hemibrain", body), "unavailable");
+    await rejectsWith(service().query(ADMIN, "hemibrain", { cypher: "", dataset: "x" }), "invalid_argument");
+    await rejectsWith(service().query(ADMIN, "hemibrain", { dataset: "x" }), "invalid_argument");
+    await rejectsWith(service().query(ADMIN, "nosuch", body), "not_found");
+    await rejectsWith(service().query(ADMIN, "nonp", body), "failed_precondition");
+    await rejectsWith(service({ baseUrl: "" }).query(ADMIN, "evil", body), "failed_precondition", /invalid/);
+    await rejectsWith(service({ token: "" }).query(ADMIN, "hemibrain", body), "unavailable");
     assert.deepEqual(server.requests, []);
   });
 
@@ -112,7 +131,7 @@ describe("neuprint proxy", () => {
       urls.push(input instanceof Request ? input.url : input.toString());
       return Promise.resolve(new Response(JSON.stringify({ columns: [], data: [] }), { status: 200 }));
     };
-    await service({ baseUrl: "", fetch: fakeFetch }).query("hemibrain", body);
+    await service({ baseUrl: "", fetch: fakeFetch }).query(ADMIN, "hemibrain", body);
     assert.deepEqual(urls, ["https://neuprint.janelia.org/api/custom/custom"]);
   });
 });
