@@ -21,7 +21,7 @@ export async function readCapped(response: Response, maxBytes: number): Promise<
     throw new BodyTooLargeError(maxBytes);
   }
   if (!response.body) return Buffer.alloc(0);
-  const reader = response.body.getReader();
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
@@ -40,7 +40,7 @@ export async function readCapped(response: Response, maxBytes: number): Promise<
 /** The body as text, at most `maxBytes` of it read (the rest is dropped); for error messages. */
 export async function readTextPrefix(response: Response, maxBytes: number): Promise<string> {
   if (!response.body) return "";
-  const reader = response.body.getReader();
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
