@@ -13,7 +13,12 @@ import {
   signatureDatasetSchema,
 } from "../schemas/signatures.js";
 import { bigqueryFor } from "../services/gcp-clients.js";
-import { createSignatureService, storageReadObject, type SignatureService } from "../services/signatures.js";
+import {
+  createSignatureService,
+  signatureOwners,
+  storageReadObject,
+  type SignatureService,
+} from "../services/signatures.js";
 import { storageFor } from "../storage/client.js";
 
 /**
@@ -53,9 +58,13 @@ function signatureService(deps: Deps): SignatureService {
   return service;
 }
 
-/** clio's `has_role('clio_general', dataset)`; public datasets count. */
-function requireGeneral({ params, requireRole }: PointCtx): Promise<void> {
-  return requireRole("clio_general", params.dataset);
+/**
+ * clio's `has_role('clio_general', dataset)` (public datasets count), on the requested id AND on
+ * every dataset sharing its lower-cased signature folder (security review L1).
+ */
+async function requireGeneral({ deps, params, requireRole }: PointCtx): Promise<void> {
+  for (const id of await signatureOwners(deps.datasets, params.dataset))
+    await requireRole("clio_general", id);
 }
 
 export const signaturesApi = defineGroup({

@@ -59,6 +59,7 @@ function handle(def: RouteDef, deps: Deps) {
     const params = parse(def.params, req.params, "path");
     const query = parse(def.query, req.query, "query");
     const body = parse(def.body, req.body, "body");
+    res.locals.listMaxBytes = deps.config.listMaxBytes; // security M1: byte budget of lists (http/paging.ts)
     const log = withFields(deps.log, { requestId: req.requestId });
     const result = await def.handler({
       req,
