@@ -120,7 +120,7 @@ describe("datasets", () => {
   });
 
   describe("GET /v2/datasets/{id}", () => {
-    it("returns the dataset, 403 without access and 404 when missing, never null", async () => {
+    it("returns the dataset, 404 without access (security L6) and 404 when missing, never null", async () => {
       const ok = await call<Record<string, unknown>>(server.url, "GET", `/v2/datasets/${PRIVATE_DS}`, {
         token: tokens.reader,
       });
@@ -134,8 +134,8 @@ describe("datasets", () => {
           token: tokens.unknown,
         },
       );
-      assert.equal(denied.status, 403);
-      assert.equal(denied.body.code, "permission_denied");
+      assert.equal(denied.status, 404);
+      assert.equal(denied.body.code, "not_found");
       const missing = await call<{ code: string }>(server.url, "GET", "/v2/datasets/nope", {
         token: tokens.admin,
       });
@@ -152,7 +152,7 @@ describe("datasets", () => {
         { method: "GET", path: `/v2/datasets/${PRIVATE_DS}` },
         {
           anonymous: 401,
-          unknown: 403,
+          unknown: 404,
           reader: 200,
           writer: 200,
           datasetAdmin: 200,
