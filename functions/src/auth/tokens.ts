@@ -64,6 +64,7 @@ export class TokenVerifier {
       );
     }
     if (principal.kind === "api") await this.checkNotRevoked(principal);
+    else await this.checkIssuedAfterRevocation(principal);
     return principal;
   }
 
@@ -151,6 +152,17 @@ export class TokenVerifier {
   private async checkNotRevoked(principal: Principal): Promise<void> {
     const gen = typeof principal.claims.gen === "number" ? principal.claims.gen : 0;
     if (gen < (await this.tokenState.generation(principal.email)))
+      throw unauthenticated("Token has been revoked");
+  }
+
+  /**
+   * Google and Firebase ID tokens cannot be revoked at their issuer from here, so one issued
+   * before the user's last `/v2/server/revoke` is refused (security review L10): a stolen ID token
+   * can no longer mint fresh API tokens after a revocation.
+   */
+  private async checkIssuedAfterRevocation(principal: Principal): Promise<void> {
+    const iat = typeof principal.claims.iat === "number" ? principal.claims.iat : 0;
+    if (iat < (await this.tokenState.revokedAtSeconds(principal.email)))
       throw unauthenticated("Token has been revoked");
   }
 
