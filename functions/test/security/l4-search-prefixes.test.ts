@@ -36,7 +36,9 @@ describe("security L4: prefix expansion budget", () => {
   const index = SearchIndex.build(docs, OPTIONS);
 
   it("the review's 32-prefix query expands at most MAX_PREFIX_WORDS prefixes and MAX_QUERY_EXPANSIONS terms", () => {
-    const proto = SearchIndex.prototype as unknown as { expand(prefix: string): unknown[] };
+    const proto = SearchIndex.prototype as unknown as {
+      expand: (this: unknown, prefix: string) => unknown[];
+    };
     const original = proto.expand;
     const calls: string[] = [];
     proto.expand = function (this: unknown, prefix: string) {
