@@ -205,7 +205,12 @@ export const CATALOG_COLLECTIONS = {
  * id); percent-encoding `%` first keeps the mapping reversible.
  */
 export function catalogDocId(id: string): string {
-  return id.replace(/%/g, "%25").replace(/\//g, "%2F");
+  const escaped = id.replace(/%/g, "%25").replace(/\//g, "%2F");
+  // Firestore reserves `__x__`, `.` and `..` (a 500 before, security review L12); no stored
+  // record can have such an id, so escaping their first character changes no existing one.
+  if (/^__.*__$/.test(escaped) || escaped === "." || escaped === "..")
+    return (escaped.startsWith("_") ? "%5F" : "%2E") + escaped.slice(1);
+  return escaped;
 }
 
 /** The document shape the search index builds from (see functions/src/search). */
