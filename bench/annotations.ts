@@ -288,10 +288,10 @@ export async function runAnnotationsBench(
  * reports the process's RSS, sampled every 5 ms, and resets its peak after a GC.
  */
 async function runServer(): Promise<void> {
-  const [{ annotationsApi }, { createApp }, { createDeps }, { configSchema }] = await Promise.all([
+  const [{ annotationsApi }, { createApp }, { createRoot }, { configSchema }] = await Promise.all([
     import("../functions/src/api/annotations.js"),
     import("../functions/src/http/app.js"),
-    import("../functions/src/services/deps.js"),
+    import("../functions/src/services/root.js"),
     import("../functions/src/config.js"),
   ]);
   const config = configSchema.parse({ projectId: PROJECT, tokenSecret: process.env[SECRET_ENV] });
@@ -300,7 +300,7 @@ async function runServer(): Promise<void> {
     warn: () => {},
     error: (message: string) => process.stderr.write(`${message}\n`),
   };
-  const app = createApp(annotationsApi, createDeps({ config, log: quiet }));
+  const app = createApp(annotationsApi, createRoot({ config, log: quiet }));
   let peakRss = 0;
   let peakHeap = 0;
   const sample = () => {

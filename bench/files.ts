@@ -19,7 +19,7 @@ import { filesApi } from "../functions/src/api/files.js";
 import { signApiToken } from "../functions/src/auth/tokens.js";
 import { configSchema } from "../functions/src/config.js";
 import { createApp } from "../functions/src/http/app.js";
-import { createDeps } from "../functions/src/services/deps.js";
+import { createRoot } from "../functions/src/services/root.js";
 import type { Logger } from "../functions/src/log.js";
 import { firestore } from "../functions/src/store/firebase.js";
 import { benchFirestore, listen, percentile, PROJECT_ID, round, timeEach } from "./lib.js";
@@ -88,7 +88,7 @@ export async function runFilesBench(): Promise<Record<string, number | string>> 
       storageApiEndpoint: gcs.url,
       storageSignerKeyFile: sa.path,
     });
-    const server = await listen(createApp(filesApi, createDeps({ config, db, log: silent })));
+    const server = await listen(createApp(filesApi, createRoot({ config, db, log: silent })));
     const token = await signApiToken(config, email, {}, 0, Date.now());
     let signedUrl = "";
     const issue = async () => {

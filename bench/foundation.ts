@@ -8,7 +8,7 @@ import { datasetsApi } from "../functions/src/api/datasets.js";
 import { rolesApi } from "../functions/src/api/roles.js";
 import { configSchema } from "../functions/src/config.js";
 import { createApp } from "../functions/src/http/app.js";
-import { createDeps } from "../functions/src/services/deps.js";
+import { createRoot } from "../functions/src/services/root.js";
 import type { Logger } from "../functions/src/log.js";
 import { signApiToken } from "../functions/src/auth/tokens.js";
 import { firestore } from "../functions/src/store/firebase.js";
@@ -32,7 +32,7 @@ export async function runFoundationBench(): Promise<Record<string, number | stri
       projectId: PROJECT_ID,
       tokenSecret: "bench-secret-0123456789abcdef0123",
     });
-    const app = createApp([rolesApi, datasetsApi], createDeps({ config, db, log: silent }));
+    const app = createApp([rolesApi, datasetsApi], createRoot({ config, db, log: silent }));
     const server = await listen(app);
     const token = await signApiToken(config, "reader@example.org", {}, 0, Date.now());
     const auth = { authorization: `Bearer ${token}` };

@@ -9,7 +9,7 @@ import path from "node:path";
 
 // catalog includes the search engine's 300k-record comparison with FTS5; `search` alone adds the
 // engine-level figures (build time, blob size) and is opt-in to keep one run shorter.
-const DEFAULT = ["foundation", "annotations", "files", "signatures", "catalog"];
+const DEFAULT = ["foundation", "annotations", "files", "signatures", "catalog", "coldstart", "connectome"];
 const BENCHES = [...DEFAULT, "search"];
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const unknown = chosen.filter((b) => !BENCHES.includes(b));

@@ -14,7 +14,7 @@ import { signaturesApi } from "../functions/src/api/signatures.js";
 import { signApiToken } from "../functions/src/auth/tokens.js";
 import { configSchema } from "../functions/src/config.js";
 import { createApp } from "../functions/src/http/app.js";
-import { createDeps } from "../functions/src/services/deps.js";
+import { createRoot } from "../functions/src/services/root.js";
 import type { Logger } from "../functions/src/log.js";
 import { firestore } from "../functions/src/store/firebase.js";
 import { benchFirestore, listen, percentile, PROJECT_ID, round, timeEach } from "./lib.js";
@@ -45,7 +45,7 @@ export async function runSignaturesBench(): Promise<Record<string, number | stri
       storageApiEndpoint: storage.url,
       bigqueryApiEndpoint: bigquery.url,
     });
-    const server = await listen(createApp(signaturesApi, createDeps({ config, db, log: silent })));
+    const server = await listen(createApp(signaturesApi, createRoot({ config, db, log: silent })));
     const token = await signApiToken(config, READER, {}, 0, Date.now());
     const get = async (path: string) => {
       const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}` } });

@@ -11,9 +11,12 @@ import {
   type FirestoreEmulator,
 } from "./lib/firestore-emulator.js";
 import { EMULATORS, firebaseEnv, killTree, spawnFirebase, waitForUrl } from "./lib/firebase-emulators.js";
-import { ensureLocalSecrets, PORTS, PROJECT_ID, writeLocalParams } from "./lib/local-env.js";
+import { ensureLocalSecrets, PORTS, PROJECT_ID, ROOT, writeLocalParams } from "./lib/local-env.js";
 import { crawlSeededFiles, startLoopbacks } from "./lib/loopbacks.js";
 import { loadSeed } from "./lib/seed.js";
+import { Storage } from "@google-cloud/storage";
+import { readActivityFolder, writeActivity } from "../functions/src/services/activity/ingest.js";
+import { readConnectomeFolder, writeConnectome } from "../functions/src/services/connectome/ingest.js";
 
 const firestoreHost = `127.0.0.1:${PORTS.firestore}`;
 const base = `http://127.0.0.1:${PORTS.hosting}`;
@@ -64,6 +67,16 @@ try {
   process.env.FIRESTORE_EMULATOR_HOST = firestoreHost;
   const db = getFirestore(initializeApp({ projectId: PROJECT_ID }));
   const seeded = await loadSeed(db);
+  // The connectome seed (WormWideWeb-format files) and the synthetic activity fixture.
+  await writeConnectome({ db }, await readConnectomeFolder(`${ROOT}/emulator-data/connectome`));
+  await writeActivity(
+    {
+      db,
+      storage: new Storage({ apiEndpoint: loopbacks.params.STORAGE_API_ENDPOINT, projectId: PROJECT_ID }),
+      bucket: loopbacks.params.ACTIVITY_BUCKET!,
+    },
+    await readActivityFolder(`${ROOT}/emulator-data/activity`),
+  );
   // Deployed, a schedule and storage triggers keep the file catalog current; the emulators run
   // neither, so the seeded bucket is crawled once here.
   const crawled = await crawlSeededFiles(db, loopbacks.params);

@@ -1,58 +1,91 @@
 /**
  * Wiring only: global options and one HTTPS function per API group. Hosting rewrites in
  * firebase.json put them all behind one origin with clio-store's paths.
+ *
+ * Every deployed function imports this module, so it imports no API group: each function loads
+ * its own group on first use (`lazyGroup`, http/function.ts), and a cold `roles` never pays for
+ * BigQuery, Cloud Storage or the catalog. The export name is repeated in `lazyGroup` so the
+ * instance serving it starts importing at once; the wiring test checks the two agree.
  */
-import { setGlobalOptions } from "firebase-functions";
-import { annotationsV1Api } from "./api/annotations-v1.js";
-import { annotationsApi } from "./api/annotations.js";
-import { atlasApi, atlasVerifyApi } from "./api/atlas.js";
-import { catalogAdminApi, catalogApi } from "./api/catalog.js";
-import { datasetsApi } from "./api/datasets.js";
-import { docsApi } from "./api/docs.js";
-import { filesApi } from "./api/files.js";
-import { apiGroups } from "./api/groups.js";
-import { kvApi } from "./api/kv.js";
-import { neuprintApi } from "./api/neuprint.js";
-import { pullRequestApi } from "./api/pull-request.js";
-import { rolesApi } from "./api/roles.js";
-import { savedSearchesApi } from "./api/savedsearches.js";
-import { serverApi } from "./api/server.js";
-import { signaturesApi } from "./api/signatures.js";
-import { siteReportsApi } from "./api/site-reports.js";
-import { transferApi } from "./api/transfer.js";
-import { usersApi } from "./api/users.js";
+// From "firebase-functions/options", not the package root, which loads every trigger provider.
+import { setGlobalOptions } from "firebase-functions/options";
 import { neuprintCredentials, tokenSecret } from "./config.js";
-import { httpFunction } from "./http/function.js";
+import { httpFunction, lazyGroup } from "./http/function.js";
 
 // A cost cap for every function; raise per function only with a reason.
 setGlobalOptions({ region: "us-central1", maxInstances: 20, memory: "512MiB", timeoutSeconds: 120 });
 
-export const datasets = httpFunction(datasetsApi);
-export const roles = httpFunction(rolesApi);
-export const users = httpFunction(usersApi);
-export const server = httpFunction(serverApi);
-export const docs = httpFunction(docsApi(() => apiGroups));
+export const datasets = httpFunction(
+  lazyGroup("datasets", async () => (await import("./api/datasets.js")).datasetsApi),
+);
+export const roles = httpFunction(lazyGroup("roles", async () => (await import("./api/roles.js")).rolesApi));
+export const users = httpFunction(lazyGroup("users", async () => (await import("./api/users.js")).usersApi));
+export const server = httpFunction(
+  lazyGroup("server", async () => (await import("./api/server.js")).serverApi),
+);
+export const docs = httpFunction(
+  lazyGroup("docs", async () => {
+    const [{ docsApi }, { apiGroups }] = await Promise.all([
+      import("./api/docs.js"),
+      import("./api/groups.js"),
+    ]);
+    return docsApi(() => apiGroups);
+  }),
+);
 
-export const annotations = httpFunction(annotationsApi);
-export const annotationsv1 = httpFunction(annotationsV1Api);
-export const atlas = httpFunction(atlasApi);
-export const atlasverify = httpFunction(atlasVerifyApi);
-export const savedsearches = httpFunction(savedSearchesApi);
-export const kv = httpFunction(kvApi);
-export const pullrequest = httpFunction(pullRequestApi);
-export const sitereports = httpFunction(siteReportsApi);
+export const annotations = httpFunction(
+  lazyGroup("annotations", async () => (await import("./api/annotations.js")).annotationsApi),
+);
+export const annotationsv1 = httpFunction(
+  lazyGroup("annotationsv1", async () => (await import("./api/annotations-v1.js")).annotationsV1Api),
+);
+export const atlas = httpFunction(lazyGroup("atlas", async () => (await import("./api/atlas.js")).atlasApi));
+export const atlasverify = httpFunction(
+  lazyGroup("atlasverify", async () => (await import("./api/atlas.js")).atlasVerifyApi),
+);
+export const savedsearches = httpFunction(
+  lazyGroup("savedsearches", async () => (await import("./api/savedsearches.js")).savedSearchesApi),
+);
+export const kv = httpFunction(lazyGroup("kv", async () => (await import("./api/kv.js")).kvApi));
+export const pullrequest = httpFunction(
+  lazyGroup("pullrequest", async () => (await import("./api/pull-request.js")).pullRequestApi),
+);
+export const sitereports = httpFunction(
+  lazyGroup("sitereports", async () => (await import("./api/site-reports.js")).siteReportsApi),
+);
 
-export const signatures = httpFunction(signaturesApi);
-export const transfer = httpFunction(transferApi);
-export const neuprint = httpFunction(neuprintApi, { secrets: [tokenSecret, neuprintCredentials] });
+export const signatures = httpFunction(
+  lazyGroup("signatures", async () => (await import("./api/signatures.js")).signaturesApi),
+);
+export const transfer = httpFunction(
+  lazyGroup("transfer", async () => (await import("./api/transfer.js")).transferApi),
+);
+export const neuprint = httpFunction(
+  lazyGroup("neuprint", async () => (await import("./api/neuprint.js")).neuprintApi),
+  { secrets: [tokenSecret, neuprintCredentials] },
+);
 
-export const files = httpFunction(filesApi);
+export const files = httpFunction(lazyGroup("files", async () => (await import("./api/files.js")).filesApi));
 // The file catalog: a scheduled crawl, and storage triggers that keep it current in between.
 export { filesCrawl, filesObjectDeleted, filesObjectFinalized } from "./triggers/files.js";
 
 // The harvested catalog: search and download (the loaded index needs the memory); harvest
 // control and index rebuilds, sized like the scheduled harvests (a rebuild holds the whole
 // index); and one scheduled harvest per source.
-export const catalog = httpFunction(catalogApi, { memory: "1GiB" });
-export const catalogadmin = httpFunction(catalogAdminApi, { memory: "4GiB", timeoutSeconds: 540 });
+export const catalog = httpFunction(
+  lazyGroup("catalog", async () => (await import("./api/catalog.js")).catalogApi),
+  { memory: "1GiB" },
+);
+export const catalogadmin = httpFunction(
+  lazyGroup("catalogadmin", async () => (await import("./api/catalog.js")).catalogAdminApi),
+  { memory: "4GiB", timeoutSeconds: 540 },
+);
 export { harvestDandi, harvestHippocampome, harvestModeldb, harvestNeuromorpho } from "./triggers/harvest.js";
+
+// Connectomes and activity (WormWideWeb's APIs): an instance keeps the graphs it was asked for.
+export const connectome = httpFunction(
+  lazyGroup("connectome", async () => (await import("./api/connectome.js")).connectomeApi),
+);
+export const activity = httpFunction(
+  lazyGroup("activity", async () => (await import("./api/activity.js")).activityApi),
+);

@@ -3,7 +3,8 @@
  * Authorization headers and request bodies are never logged, and `redact` masks any field whose
  * name looks secret in case one slips into a structured object.
  */
-import { logger as functionsLogger } from "firebase-functions";
+// The logger's own entry point: the package root loads every trigger provider.
+import * as functionsLogger from "firebase-functions/logger";
 
 export type LogFields = Record<string, unknown>;
 
@@ -15,9 +16,18 @@ export interface Logger {
 
 const SECRET_KEY = /authorization|token|secret|password|private_key|cookie/i;
 
+/** Masks every field whose name looks secret, at any depth (a nested `headers.authorization` too). */
 export function redact(fields: LogFields = {}): LogFields {
+  return mask(fields, 0) as LogFields;
+}
+
+function mask(value: unknown, depth: number): unknown {
+  // Deep structures are cut rather than walked: a log line never needs them whole.
+  if (depth > 8) return "[truncated]";
+  if (Array.isArray(value)) return value.map((v) => mask(v, depth + 1));
+  if (value === null || typeof value !== "object" || value instanceof Date) return value;
   const out: LogFields = {};
-  for (const [key, value] of Object.entries(fields)) out[key] = SECRET_KEY.test(key) ? "[redacted]" : value;
+  for (const [key, v] of Object.entries(value)) out[key] = SECRET_KEY.test(key) ? "[redacted]" : mask(v, depth + 1);
   return out;
 }
 

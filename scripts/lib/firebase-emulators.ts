@@ -10,6 +10,17 @@ import { ROOT, PROJECT_ID } from "./local-env.js";
 export const FIREBASE_BIN = path.join(ROOT, "node_modules", ".bin", "firebase");
 export const EMULATORS = "auth,functions,hosting";
 
+/**
+ * How many requests the Functions emulator runs at once, all functions together. Cloud Functions
+ * (2nd gen) serves up to 80 concurrent requests per instance; the emulator instead gives every
+ * request it runs a worker process of its own, and starts a new one whenever none is idle. Left
+ * at its default (50), a burst of 20 requests to a cold function starts 20 workers that each
+ * import the codebase at once; on a busy 2-core machine none becomes ready within the emulator's
+ * load timeout ("Failed to load function.") and Hosting answers 504. With a few at a time the
+ * rest queue and reuse the first workers once they are warm.
+ */
+export const FUNCTIONS_EMULATOR_PARALLEL = "4";
+
 /** Environment for firebase-tools: local only, quiet, no metadata-server probing. */
 export function firebaseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return {
@@ -17,6 +28,9 @@ export function firebaseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     METADATA_SERVER_DETECTION: "none",
     FIREBASE_CLI_DISABLE_UPDATE_CHECK: "true",
     FIREBASE_CLI_EXPERIMENTS: "",
+    FUNCTIONS_EMULATOR_PARALLEL,
+    // Seconds a worker may take to load the functions before the emulator gives up on it.
+    FUNCTIONS_DISCOVERY_TIMEOUT: "60",
     ...extra,
   };
 }

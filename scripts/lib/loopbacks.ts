@@ -25,6 +25,7 @@ export const BUCKETS = {
   signatures: "neurofire-signatures",
   catalog: "neurofire-catalog",
   transfer: "neurofire-transfer",
+  activity: "neurofire-activity",
 };
 
 /** Fixed ports, so a restarted stack keeps its URLs. */
@@ -96,6 +97,7 @@ export async function startLoopbacks(neuprintToken: string): Promise<Loopbacks> 
       HIPPOCAMPOME_BASE_URL: upstream.url,
       MODELDB_BASE_URL: upstream.url,
       DANDI_BASE_URL: upstream.url,
+      ACTIVITY_BUCKET: BUCKETS.activity,
     },
     env: { GCE_METADATA_HOST: metadata.host, METADATA_SERVER_DETECTION: "assume-present" },
     lines: [

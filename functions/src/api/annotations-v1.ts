@@ -18,6 +18,7 @@ export const annotationsV1Api = defineGroup({
     route({
       method: "get",
       path: "/:dataset",
+      allow: { permission: "can_read", dataset: "dataset" },
       summary: "The caller's v1 annotations in a dataset, keyed x_y_z",
       description:
         "Each value is the posted object plus `timestamp`, `dataset`, `location`, `locationkey`, `email` and `id`. Pageable.",
@@ -25,13 +26,14 @@ export const annotationsV1Api = defineGroup({
       query: z.strictObject(pageQueryShape),
       response: z.record(z.string(), v1AnnotationOutSchema),
       async handler(ctx) {
-        const read = await v1Pages(ctx.deps, ctx, ctx.params.dataset);
+        const read = v1Pages(ctx.deps, ctx, ctx.params.dataset);
         await sendList(ctx.res, { shape: "object", read, limit: ctx.query.limit, cursor: ctx.query.cursor });
       },
     }),
     route({
       method: "post",
       path: "/:dataset",
+      allow: { permission: "can_write_own", dataset: "dataset" },
       alsoPut: true,
       summary: "Store any JSON object at ?x=&y=&z=, replacing what was there",
       params: annotationsParams,
@@ -46,6 +48,7 @@ export const annotationsV1Api = defineGroup({
     route({
       method: "delete",
       path: "/:dataset",
+      allow: { permission: "can_write_own", dataset: "dataset" },
       summary: "Delete the caller's annotation at ?x=&y=&z=",
       params: annotationsParams,
       query: locationQuery,

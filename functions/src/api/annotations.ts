@@ -30,6 +30,7 @@ export const annotationsApi = defineGroup({
     route({
       method: "get",
       path: "/:dataset",
+      allow: { permission: "can_read", dataset: "dataset" },
       summary: "The caller's annotations in a dataset, with those of their groups' members",
       description:
         "A list of `{user, key, kind, pos, prop?, tags?, title?, description?}`. `groups=a,b` adds the members " +
@@ -39,7 +40,7 @@ export const annotationsApi = defineGroup({
       response: z.array(annotationOutSchema),
       async handler(ctx) {
         const { deps, params, query } = ctx;
-        const owners = await readableOwners(deps, ctx, params.dataset, query);
+        const owners = await readableOwners(deps, ctx, query);
         const streamed = query.limit === undefined && query.cursor === undefined;
         await sendList(ctx.res, {
           shape: "array",
@@ -52,6 +53,7 @@ export const annotationsApi = defineGroup({
     route({
       method: "post",
       path: "/:dataset",
+      allow: { permission: "can_write_own", dataset: "dataset" },
       alsoPut: true,
       summary: "Write one annotation or a list",
       description:
@@ -74,12 +76,16 @@ export const annotationsApi = defineGroup({
           conditional: query.conditional ?? [],
           moveKey: query.move_key,
         });
-        return Array.isArray(body) ? { keys } : { key: keys[0] };
+        if (Array.isArray(body)) return { keys };
+        const [key] = keys;
+        if (key === undefined) throw new Error("a single annotation was written without a key");
+        return { key };
       },
     }),
     route({
       method: "delete",
       path: "/:dataset/:key",
+      allow: { permission: "can_write_own", dataset: "dataset" },
       summary: "Delete one annotation",
       description:
         "The caller's, or with `user_email` another user's (clio_write). Idempotent; answers null.",

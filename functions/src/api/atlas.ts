@@ -32,6 +32,7 @@ export const atlasApi = defineGroup({
     route({
       method: "get",
       path: "/all",
+      allow: "signedIn",
       summary: "Every atlas point the caller may see, as a list",
       description:
         "Verified points in datasets the caller can read, the caller's own points, and unverified points " +
@@ -47,13 +48,13 @@ export const atlasApi = defineGroup({
     route({
       method: "get",
       path: "/:dataset",
+      allow: { permission: "can_read", dataset: "dataset" },
       summary: "The caller's atlas points in a dataset, keyed x_y_z",
       params: datasetParams,
       query: listQuery,
       response: atlasByLocationSchema,
       async handler(ctx) {
         const { res, deps, user, params, query } = ctx;
-        await ctx.require("can_read", params.dataset);
         const read = ownPointPages(deps, user, params.dataset);
         await sendList(res, { shape: "object", read, limit: query.limit, cursor: query.cursor });
       },
@@ -61,6 +62,7 @@ export const atlasApi = defineGroup({
     route({
       method: "post",
       path: "/:dataset",
+      allow: { permission: "can_write_own", dataset: "dataset" },
       alsoPut: true,
       summary: "Create or replace the atlas point of `user` at a location",
       description:
@@ -76,13 +78,13 @@ export const atlasApi = defineGroup({
     route({
       method: "delete",
       path: "/:dataset",
+      allow: { permission: "can_write_own", dataset: "dataset" },
       summary: "Delete the caller's atlas point at a location",
       params: datasetParams,
       query: locationQuery,
       response: z.null(),
       async handler(ctx) {
         const { deps, user, params, query } = ctx;
-        await ctx.require("can_write_own", params.dataset);
         await deletePoint(deps, user, params.dataset, query);
         return null;
       },
@@ -97,6 +99,7 @@ export const atlasVerifyApi = defineGroup({
     route({
       method: "post",
       path: "/:id",
+      allow: "signedIn",
       alsoPut: true,
       summary: "Toggle an atlas point's verification (clio_write)",
       description:

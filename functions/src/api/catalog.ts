@@ -116,6 +116,7 @@ export const catalogApi = defineGroup({
     route({
       method: "get",
       path: "/search",
+      allow: "signedIn",
       summary: "Full-text search of the catalog with filters, facet counts and paging",
       description:
         "`q`: words, all required (if no record has them all, records with the most come first); the " +
@@ -158,6 +159,7 @@ export const catalogApi = defineGroup({
     route({
       method: "get",
       path: "/records/:id",
+      allow: "signedIn",
       summary: "One catalog record by id (`source:sourceId`, URL-encoded)",
       params: z.object({ id: z.string().min(3).max(300) }),
       response: catalogRecordSchema,
@@ -166,6 +168,7 @@ export const catalogApi = defineGroup({
     route({
       method: "post",
       path: "/download",
+      allow: "signedIn",
       summary: "A zip of the selected records' files, with manifest.json",
       description:
         "Body `{ids: [...]}` or `{q, filters: {facet: value or [values]}}` (as search; withdrawn records " +
@@ -206,6 +209,7 @@ export const catalogAdminApi = defineGroup({
     route({
       method: "get",
       path: "/index",
+      allow: "signedIn",
       summary: "The published search index: record count, build time, blob",
       description:
         "Admins see the whole pointer; others see no bucket, object or trigger (which names the " +
@@ -220,17 +224,18 @@ export const catalogAdminApi = defineGroup({
     route({
       method: "post",
       path: "/index",
-      summary: "Rebuild and publish the search index now (admins)",
+      allow: "admin",
+      summary: "Rebuild and publish the search index now",
       response: pointerSchema,
-      async handler({ deps, user, require }) {
-        await require("is_admin");
+      async handler({ deps, user }) {
         return publishCatalogIndex(deps, `admin:${user.email}`);
       },
     }),
     route({
       method: "post",
       path: "/harvest/:source",
-      summary: "Start or resume a source's harvest run (admins)",
+      allow: "admin",
+      summary: "Start or resume a source's harvest run",
       description:
         "Works on the source's active run (or a new one, with the optional `limit` and `mode`) for up to " +
         "HARVEST_REQUEST_BUDGET_SECONDS and answers 200 with the run record: `complete`/`partial` when it " +
@@ -240,8 +245,7 @@ export const catalogAdminApi = defineGroup({
       params: z.object({ source: catalogSourceSchema }),
       body: harvestBody,
       response: z.object({ run: runRecordSchema, index: pointerSchema.nullable() }),
-      async handler({ deps, params, body, require, user, res }) {
-        await require("is_admin");
+      async handler({ deps, params, body, user, res }) {
         const request = { limit: body?.limit, mode: body?.mode };
         if (body?.wait === false) {
           const run = await queueHarvest(deps, params.source, request);
@@ -259,14 +263,14 @@ export const catalogAdminApi = defineGroup({
     route({
       method: "get",
       path: "/runs",
-      summary: "Recent harvest runs, newest first (admins)",
+      allow: "admin",
+      summary: "Recent harvest runs, newest first",
       query: z.strictObject({
         source: catalogSourceSchema.optional(),
         limit: z.coerce.number().int().min(1).max(100).optional(),
       }),
       response: z.array(runRecordSchema),
-      async handler({ deps, query, require }) {
-        await require("is_admin");
+      async handler({ deps, query }) {
         return listRuns(deps.db, {
           ...(query.source ? { source: query.source } : {}),
           ...(query.limit ? { limit: query.limit } : {}),
@@ -276,11 +280,11 @@ export const catalogAdminApi = defineGroup({
     route({
       method: "get",
       path: "/runs/:id",
-      summary: "One harvest run: status, counts, progress, errors (admins)",
+      allow: "admin",
+      summary: "One harvest run: status, counts, progress, errors",
       params: z.object({ id: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, { error: "not a run id" }) }),
       response: runRecordSchema,
-      async handler({ deps, params, require }) {
-        await require("is_admin");
+      async handler({ deps, params }) {
         const run = await getRun(deps.db, params.id);
         if (!run) throw notFound(`No harvest run ${JSON.stringify(params.id)}`);
         return run;

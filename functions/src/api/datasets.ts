@@ -22,6 +22,7 @@ export const datasetsApi = defineGroup({
     route({
       method: "get",
       path: "/",
+      allow: "signedIn",
       summary: "The datasets the caller can read, by id",
       description: "`{tag}` and `{uuid}` are filled in from each dataset unless `templates=true`. Pageable.",
       query: z.strictObject({ templates: queryBool.optional(), ...pageQueryShape }),
@@ -39,6 +40,7 @@ export const datasetsApi = defineGroup({
     route({
       method: "get",
       path: "/:dataset",
+      allow: { permission: "can_read", dataset: "dataset" },
       summary: "One dataset",
       params: z.object({ dataset: datasetId }),
       query: templatesQuery,
@@ -49,6 +51,7 @@ export const datasetsApi = defineGroup({
     route({
       method: "post",
       path: "/",
+      allow: "signedIn",
       alsoPut: true,
       summary: "Create or replace datasets",
       description:
@@ -64,11 +67,11 @@ export const datasetsApi = defineGroup({
     route({
       method: "delete",
       path: "/",
-      summary: "Delete datasets (admins)",
+      allow: "admin",
+      summary: "Delete datasets",
       body: datasetsDeleteBodySchema,
       response: z.object({ deleted: z.array(z.string()) }),
-      async handler({ deps, body, require }) {
-        await require("is_admin");
+      async handler({ deps, body }) {
         return { deleted: await deleteDatasets(deps, body) };
       },
     }),

@@ -5,11 +5,19 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { getAbsoluteFSPath } from "swagger-ui-dist";
+import { createRequire } from "node:module";
 import { z } from "zod";
 import { notFound } from "../errors.js";
-import { defineGroup, route, type ApiGroup, type RouteDef } from "../http/route.js";
+import { defineGroup, describeAllow, route, type ApiGroup, type RouteDef } from "../http/route.js";
 import { ERROR_STATUS } from "../errors.js";
+
+/**
+ * swagger-ui-dist's folder. Its index module evaluates the whole 1.5 MB UI bundle on import, which
+ * the server never runs, so we only resolve where the files are.
+ */
+function swaggerUiDir(): string {
+  return path.dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+}
 
 function jsonSchema(schema: z.ZodType, io: "input" | "output"): unknown {
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<
@@ -73,9 +81,11 @@ export function buildOpenApi(groups: ApiGroup[], urlPrefix = ""): Record<string,
           (paths[p] ??= {})[method] = {
             tags: [group.name],
             summary: def.summary,
-            ...(def.description ? { description: def.description } : {}),
+            description: `**Who may call:** ${describeAllow(def.allow)}.${def.description ? `\n\n${def.description}` : ""}`,
             operationId: `${group.name}.${method}.${p}`,
-            ...(def.auth === "none" ? { security: [] } : {}),
+            "x-permission":
+              def.allow === "anyone" || typeof def.allow === "string" ? def.allow : describeAllow(def.allow),
+            ...(def.allow === "anyone" ? { security: [{}, { bearer: [] }] } : {}),
             parameters: parameters(def),
             ...(def.body
               ? {
@@ -140,15 +150,16 @@ export function docsApi(groups: () => ApiGroup[]): ApiGroup {
       route({
         method: "get",
         path: "/openapi.json",
-        auth: "none",
+        allow: "anyone",
         summary: "This document",
+        response: z.record(z.string(), z.unknown()),
         handler: ({ deps }) =>
           Promise.resolve((spec ??= buildOpenApi([...groups(), docsApi(() => [])], deps.config.urlPrefix))),
       }),
       route({
         method: "get",
         path: "/docs",
-        auth: "none",
+        allow: "anyone",
         summary: "Readable API documentation (Swagger UI)",
         handler({ req, res }) {
           // Relative links keep the page working under Hosting and under the function's own URL.
@@ -162,14 +173,14 @@ export function docsApi(groups: () => ApiGroup[]): ApiGroup {
       route({
         method: "get",
         path: "/docs/assets/:file",
-        auth: "none",
+        allow: "anyone",
         summary: "Swagger UI assets",
         params: z.object({ file: z.string() }),
         async handler({ res, params }) {
           const type = ASSETS.get(params.file);
           if (!type) throw notFound(`No asset ${params.file}`);
           res.setHeader("Cache-Control", "public, max-age=86400");
-          res.type(type).send(await readFile(path.join(getAbsoluteFSPath(), params.file)));
+          res.type(type).send(await readFile(path.join(swaggerUiDir(), params.file)));
           return undefined;
         },
       }),

@@ -37,12 +37,12 @@ export const filesApi = defineGroup({
     route({
       method: "head",
       path: "/:dataset/*path",
+      allow: { permission: "can_read", dataset: "dataset" },
       summary: "Size, type and entity tag of a file, as lazy HDF5 readers expect",
       description:
         "Always 200 with Content-Length, Accept-Ranges: bytes, ETag, Last-Modified, Content-Type; no body.",
       params: fileParams,
-      async handler({ res, deps, params, require }) {
-        await require("can_read", params.dataset);
+      async handler({ res, deps, params }) {
         const info = await headFile(deps, params.dataset, params.path.join("/"));
         res.status(200);
         res.setHeader("Content-Length", String(info.size));
@@ -59,6 +59,7 @@ export const filesApi = defineGroup({
     route({
       method: "get",
       path: "/:dataset/*path",
+      allow: { permission: "can_read", dataset: "dataset" },
       summary: "Redirect to a signed URL of the file (or, with signed=json, the URL itself)",
       description:
         "302 to a V4 signed GET URL pinned to the file's current generation, cacheable for less than " +
@@ -66,8 +67,7 @@ export const filesApi = defineGroup({
       params: fileParams,
       query: fileGetQuerySchema,
       response: signedFileSchema,
-      async handler({ res, deps, params, query, require }) {
-        await require("can_read", params.dataset);
+      async handler({ res, deps, params, query }) {
         const signed = await signFile(deps, params.dataset, params.path.join("/"));
         if (query.signed === "json") return signed;
         res.setHeader("Cache-Control", `private, max-age=${redirectMaxAge(deps.config.signedUrlSeconds)}`);
@@ -78,19 +78,20 @@ export const filesApi = defineGroup({
     route({
       method: "post",
       path: "/:dataset/sign",
+      allow: { permission: "can_read", dataset: "dataset" },
       summary: "Sign up to 100 files at once",
       description: "Body `{paths: [...]}`; paths with no object are listed under `missing`.",
       params: datasetParams,
       body: signBodySchema,
       response: signResponseSchema,
-      async handler({ deps, params, body, require }) {
-        await require("can_read", params.dataset);
+      async handler({ deps, params, body }) {
         return signFiles(deps, params.dataset, body.paths);
       },
     }),
     route({
       method: "post",
       path: "/:dataset/uploads",
+      allow: { permission: "can_write_others", dataset: "dataset" },
       summary: "Start a resumable upload of one file (writers)",
       description:
         "Body `{path, contentType?}`; answers the session URL to PUT the bytes to. Needs clio_write or " +
@@ -98,8 +99,7 @@ export const filesApi = defineGroup({
       params: datasetParams,
       body: uploadBodySchema,
       response: uploadResponseSchema,
-      async handler({ req, deps, params, body, require }) {
-        await require("can_write_others", params.dataset);
+      async handler({ req, deps, params, body }) {
         return createUpload(deps, params.dataset, body.path, {
           contentType: body.contentType,
           origin: req.get("origin"),
@@ -109,6 +109,7 @@ export const filesApi = defineGroup({
     route({
       method: "get",
       path: "/:dataset",
+      allow: { permission: "can_read", dataset: "dataset" },
       summary: "List or search the dataset's file catalog",
       description:
         "`prefix` narrows to a folder, `q` matches words of paths, metadata.json and NWB headers " +
@@ -116,8 +117,7 @@ export const filesApi = defineGroup({
       params: datasetParams,
       query: listQuerySchema,
       response: z.array(catalogEntrySchema),
-      async handler({ res, deps, params, query, require }) {
-        await require("can_read", params.dataset);
+      async handler({ res, deps, params, query }) {
         await fileLocation(deps, params.dataset);
         await sendList(res, {
           shape: "array",

@@ -8,6 +8,8 @@ import { annotationsV1Api } from "./annotations-v1.js";
 import { annotationsApi } from "./annotations.js";
 import { atlasApi, atlasVerifyApi } from "./atlas.js";
 import { catalogAdminApi, catalogApi } from "./catalog.js";
+import { activityApi } from "./activity.js";
+import { connectomeApi } from "./connectome.js";
 import { datasetsApi } from "./datasets.js";
 import { filesApi } from "./files.js";
 import { kvApi } from "./kv.js";
@@ -40,4 +42,6 @@ export const apiGroups: ApiGroup[] = [
   filesApi,
   catalogApi,
   catalogAdminApi,
+  connectomeApi,
+  activityApi,
 ];

@@ -20,6 +20,7 @@ export const kvApi = defineGroup({
     route({
       method: "get",
       path: "/:scope",
+      allow: "signedIn",
       summary: "Every key of a scope, as {key: value}",
       description: "`_timestamp` is left out unless `timestamp=true`. Pageable.",
       params: kvScopeParams,
@@ -33,6 +34,7 @@ export const kvApi = defineGroup({
     route({
       method: "get",
       path: "/:scope/:key",
+      allow: "signedIn",
       summary: "One value (404 when missing)",
       params: kvKeyParams,
       query: kvTimestampQuery,
@@ -43,6 +45,7 @@ export const kvApi = defineGroup({
     route({
       method: "post",
       path: "/:scope/:key",
+      allow: "signedIn",
       alsoPut: true,
       summary: "Store a JSON object under a key, stamped with `_timestamp`",
       description: "413 when the value does not fit in one Firestore document (1 MiB).",
@@ -57,6 +60,7 @@ export const kvApi = defineGroup({
     route({
       method: "delete",
       path: "/:scope/:key",
+      allow: "signedIn",
       summary: "Delete a key (idempotent)",
       params: kvKeyParams,
       response: z.null(),

@@ -6,32 +6,24 @@
  * neuPrint faults 502, a slow neuPrint 504 and an unset credential 503.
  */
 import { z } from "zod";
-import type { Deps } from "../services/deps.js";
+import { provide } from "../services/root.js";
 import { defineGroup, route } from "../http/route.js";
 import { datasetId } from "../schemas/common.js";
 import { neuprintRequestSchema, neuprintResponseSchema } from "../schemas/neuprint.js";
 import { createNeuprintService } from "../services/neuprint.js";
 
-type NeuprintService = ReturnType<typeof createNeuprintService>;
-
-const services = new WeakMap<Deps, NeuprintService>();
-
-function neuprintService(deps: Deps): NeuprintService {
-  let service = services.get(deps);
-  if (!service) {
-    const { config } = deps;
-    service = createNeuprintService({
-      token: config.neuprintToken,
-      getDataset: (name) => deps.datasets.get(name),
-      baseUrl: config.neuprintBaseUrl,
-      timeoutMs: config.neuprintTimeoutSeconds * 1000,
-      role: config.neuprintRole,
-      maxResponseBytes: config.neuprintMaxResponseBytes,
-    });
-    services.set(deps, service);
-  }
-  return service;
-}
+/** One service per instance. */
+const neuprintService = provide("neuprint", (root) => {
+  const { config } = root;
+  return createNeuprintService({
+    token: config.neuprintToken,
+    getDataset: (name) => root.datasets.get(name),
+    baseUrl: config.neuprintBaseUrl,
+    timeoutMs: config.neuprintTimeoutSeconds * 1000,
+    role: config.neuprintRole,
+    maxResponseBytes: config.neuprintMaxResponseBytes,
+  });
+});
 
 export const neuprintApi = defineGroup({
   name: "neuprint",
@@ -40,6 +32,7 @@ export const neuprintApi = defineGroup({
     route({
       method: "post",
       path: "/:dataset",
+      allow: { role: "clio_general", dataset: "dataset" },
       summary: "Run a Cypher query on the dataset's neuPrint server",
       description:
         "Body `{cypher, dataset}` (neuPrint's dataset name, e.g. `hemibrain:v1.2.1`), sent to " +
@@ -52,7 +45,7 @@ export const neuprintApi = defineGroup({
       response: neuprintResponseSchema,
       async handler({ deps, params, body, user }) {
         // The role (NEUPRINT_ROLE, held on the dataset itself) is checked in the service.
-        return neuprintService(deps).query(user, params.dataset, body);
+        return deps.get(neuprintService).query(user, params.dataset, body);
       },
     }),
   ],

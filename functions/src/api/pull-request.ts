@@ -16,6 +16,7 @@ export const pullRequestApi = defineGroup({
     route({
       method: "post",
       path: "/",
+      allow: "signedIn",
       alsoPut: true,
       summary: 'Copy the caller\'s kv value named by `{"pull": "kv/<scope>/<key>"}` into their pull requests',
       body: pullRequestBodySchema,
@@ -28,6 +29,7 @@ export const pullRequestApi = defineGroup({
     route({
       method: "get",
       path: "/",
+      allow: "signedIn",
       summary: "Pull requests as {email: {scope: {key: value}}}",
       description:
         "`user_email` empty or absent: the caller's; another email or `all`: admins only. Pageable by email.",

@@ -9,6 +9,7 @@ export const rolesApi = defineGroup({
     route({
       method: "get",
       path: "/",
+      allow: "signedIn",
       summary: "The caller's user record: roles per dataset, global roles, groups",
       response: rolesResponseSchema,
       handler: ({ user, principal }) =>

@@ -13,13 +13,13 @@ export const savedSearchesApi = defineGroup({
     route({
       method: "get",
       path: "/:dataset",
+      allow: { permission: "can_write_own", dataset: "dataset" },
       summary: "The caller's saved searches in a dataset, keyed x_y_z",
       params: datasetParams,
       query: listQuery,
       response: savedSearchesByLocationSchema,
       async handler(ctx) {
         const { res, deps, user, params, query } = ctx;
-        await ctx.require("can_write_own", params.dataset);
         const read = savedSearchPages(deps, user, params.dataset);
         await sendList(res, { shape: "object", read, limit: query.limit, cursor: query.cursor });
       },
@@ -27,6 +27,7 @@ export const savedSearchesApi = defineGroup({
     route({
       method: "post",
       path: "/:dataset",
+      allow: { permission: "can_write_own", dataset: "dataset" },
       alsoPut: true,
       summary: "Save (or replace) the caller's search at a location",
       params: datasetParams,
@@ -35,7 +36,6 @@ export const savedSearchesApi = defineGroup({
       response: z.null(),
       async handler(ctx) {
         const { deps, user, params, query, body } = ctx;
-        await ctx.require("can_write_own", params.dataset);
         await saveSearch(deps, user, params.dataset, query, body);
         return null;
       },
@@ -43,13 +43,13 @@ export const savedSearchesApi = defineGroup({
     route({
       method: "delete",
       path: "/:dataset",
+      allow: { permission: "can_write_own", dataset: "dataset" },
       summary: "Delete the caller's saved search at a location",
       params: datasetParams,
       query: locationQuery,
       response: z.null(),
       async handler(ctx) {
         const { deps, user, params, query } = ctx;
-        await ctx.require("can_write_own", params.dataset);
         await deleteSearch(deps, user, params.dataset, query);
         return null;
       },

@@ -11,6 +11,7 @@ export const serverApi = defineGroup({
     route({
       method: "post",
       path: "/token",
+      allow: "signedIn",
       summary: "Exchange a Google, Firebase or API token for an API token",
       description:
         "Answers a JSON string holding an HS256 JWT with email, iat, exp, iss and the caller's Google profile claims, " +
@@ -21,6 +22,7 @@ export const serverApi = defineGroup({
     route({
       method: "post",
       path: "/revoke",
+      allow: "signedIn",
       summary: "Invalidate every API token issued so far to the caller (or, for admins, to `email`)",
       body: z.strictObject({ email: email.optional() }).optional(),
       response: z.object({ email: z.string(), generation: z.number() }),
@@ -36,15 +38,15 @@ export const serverApi = defineGroup({
     route({
       method: "post",
       path: "/refresh-caches",
-      summary: "Drop this instance's caches of users, datasets and revocations (admins)",
+      allow: "admin",
+      summary: "Drop this instance's caches of users, datasets and revocations",
       response: z.null(),
-      async handler({ deps, require }) {
-        await require("is_admin");
+      handler({ deps }) {
         deps.users.invalidate();
         deps.datasets.invalidate();
         deps.verifier.forget();
         deps.tokenState.forget();
-        return null;
+        return Promise.resolve(null);
       },
     }),
   ],

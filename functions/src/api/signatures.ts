@@ -5,21 +5,15 @@
  * point, 503 when SIG_BUCKET is unset, 502 when BigQuery fails.
  */
 import { z } from "zod";
-import type { Deps } from "../services/deps.js";
-import { defineGroup, route, type Ctx } from "../http/route.js";
+import { provide } from "../services/root.js";
+import { defineGroup, route } from "../http/route.js";
 import {
   atLocationResponseSchema,
   likeLocationResponseSchema,
   signatureDatasetSchema,
 } from "../schemas/signatures.js";
-import { bigqueryFor } from "../services/gcp-clients.js";
-import {
-  createSignatureService,
-  signatureOwners,
-  storageReadObject,
-  type SignatureService,
-} from "../services/signatures.js";
-import { storageFor } from "../storage/client.js";
+import { bigqueryClient, storageClient } from "../services/clients.js";
+import { createSignatureService, signatureOwners, storageReadObject } from "../services/signatures.js";
 
 /**
  * A coordinate as the query string carries it: decimal digits only, so that `x=` or `x=1e3` is
@@ -40,31 +34,26 @@ const pointQuery = z.object({ x: coordinate, y: coordinate, z: coordinate });
  */
 const datasetParams = z.object({ dataset: signatureDatasetSchema });
 
-type PointCtx = Ctx<z.output<typeof datasetParams>, z.output<typeof pointQuery>>;
-
 /** One service (and its block and info.json caches) per instance. */
-const services = new WeakMap<Deps, SignatureService>();
-
-function signatureService(deps: Deps): SignatureService {
-  let service = services.get(deps);
-  if (!service) {
-    service = createSignatureService({
-      bucket: deps.config.sigBucket,
-      readObject: storageReadObject(storageFor(deps.config)),
-      bigquery: bigqueryFor(deps.config),
-    });
-    services.set(deps, service);
-  }
-  return service;
-}
+const signatureService = provide("signatures", (root) =>
+  createSignatureService({
+    bucket: root.config.sigBucket,
+    readObject: storageReadObject(root.get(storageClient)),
+    bigquery: root.get(bigqueryClient),
+  }),
+);
 
 /**
- * clio's `has_role('clio_general', dataset)` (public datasets count), on the requested id AND on
- * every dataset sharing its lower-cased signature folder (security review L1).
+ * clio's `has_role('clio_general', dataset)` (declared in `allow`) also on every dataset sharing
+ * the requested id's lower-cased signature folder (security review L1).
  */
-async function requireGeneral({ deps, params, requireRole }: PointCtx): Promise<void> {
-  for (const id of await signatureOwners(deps.datasets, params.dataset))
-    await requireRole("clio_general", id);
+async function requireCaseTwins(ctx: {
+  deps: { datasets: { all(): Promise<Map<string, unknown>> } };
+  params: { dataset: string };
+  requireRole: (role: string, dataset: string) => Promise<void>;
+}): Promise<void> {
+  for (const id of await signatureOwners(ctx.deps.datasets, ctx.params.dataset))
+    await ctx.requireRole("clio_general", id);
 }
 
 export const signaturesApi = defineGroup({
@@ -74,6 +63,7 @@ export const signaturesApi = defineGroup({
     route({
       method: "get",
       path: "/atlocation/:dataset",
+      allow: { role: "clio_general", dataset: "dataset" },
       summary: "The image signature stored nearest a point",
       description:
         "The sample within 100 voxels of (x, y, z) nearest to it, as `{point, signature}`; the int64 " +
@@ -82,13 +72,14 @@ export const signaturesApi = defineGroup({
       query: pointQuery,
       response: atLocationResponseSchema,
       async handler(ctx) {
-        await requireGeneral(ctx);
-        return signatureService(ctx.deps).atLocation(ctx.params.dataset, ctx.query);
+        await requireCaseTwins(ctx);
+        return ctx.deps.get(signatureService).atLocation(ctx.params.dataset, ctx.query);
       },
     }),
     route({
       method: "get",
       path: "/likelocation/:dataset",
+      allow: { role: "clio_general", dataset: "dataset" },
       summary: "Points whose image signature is similar to the one at a point",
       description:
         "Up to 200 samples within Hamming distance 7 of the signature at (x, y, z), nearest first, " +
@@ -97,8 +88,8 @@ export const signaturesApi = defineGroup({
       query: pointQuery,
       response: likeLocationResponseSchema,
       async handler(ctx) {
-        await requireGeneral(ctx);
-        return signatureService(ctx.deps).likeLocation(ctx.params.dataset, ctx.query);
+        await requireCaseTwins(ctx);
+        return ctx.deps.get(signatureService).likeLocation(ctx.params.dataset, ctx.query);
       },
     }),
   ],

@@ -16,6 +16,7 @@ export const siteReportsApi = defineGroup({
     route({
       method: "post",
       path: "/",
+      allow: "signedIn",
       alsoPut: true,
       summary: "Store the caller's report for today (UTC), replacing an earlier one of the same day",
       body: siteReportBodySchema,
@@ -29,12 +30,12 @@ export const siteReportsApi = defineGroup({
     route({
       method: "get",
       path: "/",
-      summary: "Every report, keyed {email}-{YYYY-MM-DD} (admins)",
+      allow: "admin",
+      summary: "Every report, keyed {email}-{YYYY-MM-DD}",
       query: siteReportsQuery,
       response: siteReportsResponseSchema,
       async handler(ctx) {
         const { res, deps, query } = ctx;
-        await ctx.require("is_admin");
         await sendList(res, {
           shape: "object",
           read: siteReportPages(deps),

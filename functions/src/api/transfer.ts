@@ -6,36 +6,26 @@
  */
 import { hasRole } from "../auth/permissions.js";
 import { forbidden } from "../errors.js";
-import type { Deps } from "../services/deps.js";
+import { provide } from "../services/root.js";
 import { defineGroup, route } from "../http/route.js";
 import { transferRequestSchema, transferResponseSchema } from "../schemas/transfer.js";
-import { identityTokenSource } from "../services/gcp-clients.js";
+import { identityTokens, storageClient } from "../services/clients.js";
 import { createTransferService, storageWriteObject } from "../services/transfer.js";
-import { storageFor } from "../storage/client.js";
-
-type TransferService = ReturnType<typeof createTransferService>;
 
 /** One service per instance, so the identity-token client (and its token cache) is reused. */
-const services = new WeakMap<Deps, TransferService>();
-
-function transferService(deps: Deps): TransferService {
-  let service = services.get(deps);
-  if (!service) {
-    const { config } = deps;
-    service = createTransferService({
-      transferUrl: config.transferFunc,
-      destBucket: config.transferDest,
-      getDataset: (name) => deps.datasets.get(name),
-      writeObject: storageWriteObject(storageFor(config)),
-      idTokenFor: identityTokenSource(),
-      timeoutMs: config.transferTimeoutSeconds * 1000,
-      retries: config.transferRetries,
-      neuroglancerUrl: config.neuroglancerUrl,
-    });
-    services.set(deps, service);
-  }
-  return service;
-}
+const transferService = provide("transfer", (root) => {
+  const { config } = root;
+  return createTransferService({
+    transferUrl: config.transferFunc,
+    destBucket: config.transferDest,
+    getDataset: (name) => root.datasets.get(name),
+    writeObject: storageWriteObject(root.get(storageClient)),
+    idTokenFor: root.get(identityTokens),
+    timeoutMs: config.transferTimeoutSeconds * 1000,
+    retries: config.transferRetries,
+    neuroglancerUrl: config.neuroglancerUrl,
+  });
+});
 
 export const transferApi = defineGroup({
   name: "transfer",
@@ -44,6 +34,7 @@ export const transferApi = defineGroup({
     route({
       method: "post",
       path: "/",
+      allow: { role: (config) => config.transferRole, dataset: "dataset", from: "body" },
       summary: "Run an image-transfer model over the 256³ voxels around a point",
       description:
         "Body `{dataset, model_name, center: [x, y, z]}`; the model must be listed in the dataset's " +
@@ -59,7 +50,7 @@ export const transferApi = defineGroup({
           throw forbidden(
             `${user.email || "anonymous"} lacks ${deps.config.transferRole} on dataset ${body.dataset} (transfer needs an explicit role)`,
           );
-        const answer = await transferService(deps).transfer(body);
+        const answer = await deps.get(transferService).transfer(body);
         deps.log.info("image transfer started", {
           dataset: body.dataset,
           model: body.model_name,

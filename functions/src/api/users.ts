@@ -1,12 +1,10 @@
 /** `/v2/users`: user administration for global admins. */
 import { z } from "zod";
 import { sendList } from "../http/paging.js";
-import { firestorePages } from "../store/pages.js";
 import { pageQueryShape } from "../schemas/common.js";
 import { defineGroup, route } from "../http/route.js";
 import { userSchema, usersDeleteBodySchema, usersUpdateBodySchema } from "../schemas/users.js";
-import { deleteUsers, updateUsers } from "../services/users.js";
-import { USERS } from "../store/users.js";
+import { deleteUsers, updateUsers, userPages } from "../services/users.js";
 
 export const usersApi = defineGroup({
   name: "users",
@@ -15,29 +13,30 @@ export const usersApi = defineGroup({
     route({
       method: "get",
       path: "/",
+      allow: "admin",
       summary: "Every user, by email (admins). Pageable.",
       query: z.strictObject(pageQueryShape),
       response: z.record(z.string(), userSchema),
-      async handler({ res, deps, query, require }) {
-        await require("is_admin");
-        const read = firestorePages(deps.db.collection(USERS), (id, data) => ({
-          key: id,
-          value: deps.users.fromDoc(id, data),
-        }));
-        await sendList(res, { shape: "object", read, limit: query.limit, cursor: query.cursor });
+      async handler({ res, deps, query }) {
+        await sendList(res, {
+          shape: "object",
+          read: userPages(deps),
+          limit: query.limit,
+          cursor: query.cursor,
+        });
       },
     }),
     route({
       method: "post",
       path: "/",
+      allow: "admin",
       alsoPut: true,
-      summary: "Set users' roles and, when sent, groups, name, org and disabled (admins)",
+      summary: "Set users' roles and, when sent, groups, name, org and disabled",
       description:
         "Body `{email: {global_roles, datasets, groups?, name?, org?, disabled?}}`. Fields not sent are kept.",
       body: usersUpdateBodySchema,
       response: z.null(),
-      async handler({ deps, body, require }) {
-        await require("is_admin");
+      async handler({ deps, body }) {
         await updateUsers(deps, body);
         return null;
       },
@@ -45,11 +44,11 @@ export const usersApi = defineGroup({
     route({
       method: "delete",
       path: "/",
-      summary: "Delete users (admins)",
+      allow: "admin",
+      summary: "Delete users",
       body: usersDeleteBodySchema,
       response: z.null(),
-      async handler({ deps, body, require }) {
-        await require("is_admin");
+      async handler({ deps, body }) {
         await deleteUsers(deps, body);
         return null;
       },

@@ -64,3 +64,41 @@ export function hasRole(user: User, role: string, dataset?: string, isPublic = f
   if (rank(role) >= 0) return level(user, dataset, isPublic) >= rank(role);
   return user.global_roles.includes(role) || (dataset !== undefined && rolesOn(user, dataset).includes(role));
 }
+
+// ---------- Data-dependent rules -------------------------------------------------------------
+// Routes declare the gate (http/route.ts `allow`); these rules need the record in hand, so the
+// services apply them, but they are all listed here, beside the ladder they build on.
+
+/**
+ * Dataset fields only global admins may change: they decide where the functions read and write,
+ * whom they call with the deployment's credentials, and who may read. A dataset admin can edit
+ * the rest of their own dataset, but cannot point it at another dataset's files or send the
+ * neuPrint credential to another host. (services/datasets.ts)
+ */
+export const ADMIN_ONLY_DATASET_FIELDS = [
+  "files",
+  "neuprintHTTP",
+  "location",
+  "source",
+  "transfer",
+  "public",
+] as const;
+
+/**
+ * Atlas points: writing another user's point, setting `verified`, editing a verified point and
+ * toggling verification all need this on the point's dataset. (services/atlas.ts)
+ */
+export const ATLAS_VERIFY: Permission = "can_write_others";
+
+/** Personal annotations and atlas points: writing one owned by someone else. (services/annotations.ts) */
+export function ownerWritePermission(user: User, owner: string): Permission {
+  return owner === user.email ? "can_write_own" : "can_write_others";
+}
+
+/**
+ * Annotation groups: admins may read any group's annotations; others only the groups they are
+ * in (the rest are dropped). (services/annotations.ts)
+ */
+export function readableGroups(user: User, requested: string[]): string[] {
+  return isAdmin(user) ? requested : requested.filter((g) => user.groups.includes(g));
+}

@@ -6,23 +6,21 @@
 import { randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { z } from "zod";
+import { ANONYMOUS, makeCaller, type Caller } from "../auth/caller.js";
 import { bearerToken, type Principal } from "../auth/tokens.js";
 import { ApiError, badRequest, forbidden, toIssues, unauthenticated } from "../errors.js";
 import { withFields } from "../log.js";
-import type { User } from "../schemas/users.js";
+import type { Root } from "../services/root.js";
 import { cors } from "./cors.js";
-import type { Deps } from "../services/deps.js";
-import { makeCtxHelpers, type ApiGroup, type RouteDef } from "./route.js";
+import { type Allow, type ApiGroup, type RouteDef } from "./route.js";
 
-const ANONYMOUS: User = {
-  email: "",
-  name: null,
-  org: null,
-  disabled: false,
-  global_roles: [],
-  datasets: {},
-  groups: [],
-};
+export interface AppOptions {
+  /**
+   * Parse every JSON answer against its route's response schema and fail the request when it
+   * drifts. Tests turn it on, so a drifted field fails a test instead of reaching a clio client.
+   */
+  checkResponses?: boolean;
+}
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -44,38 +42,69 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
   throw badRequest(`Invalid ${where}${at}: ${first?.message ?? "malformed"}`, issues);
 }
 
-function handle(def: RouteDef, deps: Deps) {
+/** Who is calling: anonymous without a bearer token (where the route allows it), else verified. */
+async function authenticate(req: Request, res: Response, root: Root, allow: Allow): Promise<Caller> {
+  const token = bearerToken(req.headers.authorization);
+  let user = ANONYMOUS;
+  let principal: Principal | undefined;
+  if (token) {
+    principal = await root.verifier.verify(token);
+    user = await root.users.get(principal.email);
+    if (user.disabled) throw forbidden("Inactive user");
+    res.locals.user = user.email;
+  } else if (allow !== "anyone") {
+    throw unauthenticated();
+  }
+  return makeCaller(user, principal, (dataset) => root.datasets.isPublic(dataset));
+}
+
+/** Enforces the route's declared permission on the parsed request. */
+async function authorize(
+  allow: Allow,
+  caller: Caller,
+  root: Root,
+  input: { params: unknown; query: unknown; body: unknown },
+): Promise<void> {
+  if (allow === "anyone" || allow === "signedIn") return;
+  if (allow === "admin") return caller.require("is_admin");
+  const holder = input[allow.from ?? "params"] as Record<string, unknown> | undefined;
+  const dataset = holder?.[allow.dataset];
+  if (typeof dataset !== "string") throw badRequest(`Missing ${allow.dataset}`);
+  if ("permission" in allow) return caller.require(allow.permission, dataset);
+  const role = typeof allow.role === "string" ? allow.role : allow.role(root.config);
+  return caller.requireRole(role, dataset);
+}
+
+function handle(def: RouteDef, root: Root, options: AppOptions) {
   return async (req: Request, res: Response) => {
-    let user = ANONYMOUS;
-    let principal: Principal | undefined;
-    if (def.auth !== "none") {
-      const token = bearerToken(req.headers.authorization);
-      if (!token) throw unauthenticated();
-      principal = await deps.verifier.verify(token);
-      user = await deps.users.get(principal.email);
-      if (user.disabled) throw forbidden("Inactive user");
-      res.locals.user = user.email;
-    }
+    const caller = await authenticate(req, res, root, def.allow);
     const params = parse(def.params, req.params, "path");
+    // The gate runs as early as its input allows: before the query and body are even parsed,
+    // unless the dataset it is about comes from one of them.
+    const early = typeof def.allow === "string" || (def.allow.from ?? "params") === "params";
+    if (early) await authorize(def.allow, caller, root, { params, query: undefined, body: undefined });
     const query = parse(def.query, req.query, "query");
     const body = parse(def.body, req.body, "body");
-    res.locals.listMaxBytes = deps.config.listMaxBytes; // security M1: byte budget of lists (http/paging.ts)
-    const log = withFields(deps.log, { requestId: req.requestId });
-    const result = await def.handler({
-      req,
-      res,
-      params,
-      query,
-      body,
-      deps,
-      user,
-      principal,
-      log,
-      ...makeCtxHelpers(deps, user),
-    });
+    if (!early) await authorize(def.allow, caller, root, { params, query, body });
+    res.locals.listMaxBytes = root.config.listMaxBytes; // security M1: byte budget of lists (http/paging.ts)
+    const log = withFields(root.log, { requestId: req.requestId });
+    const result = await def.handler({ ...caller, req, res, params, query, body, deps: root, log });
     if (res.headersSent) return;
-    if (result !== undefined) res.json(result);
-    else res.status(204).end();
+    if (result === undefined) {
+      res.status(204).end();
+      return;
+    }
+    if (options.checkResponses && def.response) {
+      const checked = def.response.safeParse(result);
+      if (!checked.success) {
+        const issue = toIssues(checked.error)[0];
+        throw new Error(
+          `${def.method.toUpperCase()} ${def.path} answered outside its response schema` +
+            (issue ? ` at ${issue.path.join(".")}: ${issue.message}` : ""),
+        );
+      }
+    }
+    res.json(result);
   };
 }
 
@@ -103,7 +132,7 @@ function jsonBody(maxBytes: number) {
   };
 }
 
-function errorHandler(deps: Deps) {
+function errorHandler(root: Root) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     let error: ApiError;
     if (err instanceof ApiError) error = err;
@@ -112,7 +141,7 @@ function errorHandler(deps: Deps) {
         err.type === "entity.too.large"
           ? new ApiError(
               "payload_too_large",
-              `Request bodies are limited to ${deps.config.maxBodyBytes} bytes`,
+              `Request bodies are limited to ${root.config.maxBodyBytes} bytes`,
             )
           : err.type === "entity.parse.failed"
             ? badRequest("The request body is not valid JSON")
@@ -123,7 +152,7 @@ function errorHandler(deps: Deps) {
       });
     }
     if (error.status >= 500) {
-      deps.log.error("request failed", {
+      root.log.error("request failed", {
         requestId: req.requestId,
         method: req.method,
         path: req.originalUrl.split("?")[0],
@@ -152,7 +181,11 @@ function isBodyParserError(err: unknown): err is { type: string } {
 }
 
 /** Builds the express app serving `groups`. */
-export function createApp(groups: ApiGroup | ApiGroup[], deps: Deps): express.Express {
+export function createApp(
+  groups: ApiGroup | ApiGroup[],
+  root: Root,
+  options: AppOptions = {},
+): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -164,7 +197,7 @@ export function createApp(groups: ApiGroup | ApiGroup[], deps: Deps): express.Ex
     res.setHeader("X-Request-Id", req.requestId);
     const started = process.hrtime.bigint();
     res.on("finish", () => {
-      deps.log.info("request", {
+      root.log.info("request", {
         requestId: req.requestId,
         method: req.method,
         path: req.originalUrl.split("?")[0],
@@ -175,23 +208,23 @@ export function createApp(groups: ApiGroup | ApiGroup[], deps: Deps): express.Ex
     });
     next();
   });
-  app.use(cors(deps.config.allowedOrigins));
-  app.use(jsonBody(deps.config.maxBodyBytes));
+  app.use(cors(root.config.allowedOrigins));
+  app.use(jsonBody(root.config.maxBodyBytes));
 
-  const prefix = deps.config.urlPrefix;
+  const prefix = root.config.urlPrefix;
   app.get(`${prefix}/healthz`, (_req, res) => {
     res.json({ ok: true });
   });
   for (const group of Array.isArray(groups) ? groups : [groups]) {
     const router = express.Router({ strict: false, mergeParams: true });
     for (const def of group.routes) {
-      const handler = handle(def, deps);
+      const handler = handle(def, root, options);
       router[def.method](def.path, handler);
       if (def.alsoPut) router.put(def.path, handler);
     }
     for (const mount of group.mounts) app.use(`${prefix}${mount}`, router);
   }
   app.use((req, _res, next) => next(new ApiError("not_found", `No route for ${req.method} ${req.path}`)));
-  app.use(errorHandler(deps));
+  app.use(errorHandler(root));
   return app;
 }

@@ -1,64 +1,83 @@
 /**
- * Route tables. An API group is a list of routes, each declaring its method, path, auth, and the
- * zod schemas of its params, query, body and response. The same table drives the express router
- * (parsing and auth happen before the handler runs) and the OpenAPI document.
+ * Route tables. An API group is a list of routes, each declaring its method, path, who may call
+ * it, and the zod schemas of its params, query, body and response. The same table drives the
+ * express router (authentication, parsing and the route's permission are enforced before the
+ * handler runs) and the OpenAPI document.
  */
 import type { Request, Response } from "express";
 import type { z } from "zod";
-import { allows, hasRole, type Permission } from "../auth/permissions.js";
-import { forbidden } from "../errors.js";
+import type { Caller } from "../auth/caller.js";
+import type { Permission } from "../auth/permissions.js";
+import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
-import type { Principal } from "../auth/tokens.js";
-import type { User } from "../schemas/users.js";
-import type { Deps } from "../services/deps.js";
+import type { Root } from "../services/root.js";
 
 export type Method = "get" | "post" | "put" | "delete" | "head" | "patch";
 
-export interface Ctx<P = unknown, Q = unknown, B = unknown> {
+/** Where a route finds the dataset its permission is about. */
+export interface DatasetRef {
+  /** The field's name, e.g. "dataset". */
+  dataset: string;
+  /** Which parsed input holds it (default: the path params). */
+  from?: "params" | "query" | "body";
+}
+
+/**
+ * Who may call a route. Data-dependent rules (whose annotation, which dataset fields) are
+ * decided in services and listed in `auth/permissions.ts`; this is the gate in front of them.
+ */
+export type Allow =
+  /** No credential needed; one that is sent is still verified (a bad one is a 401). */
+  | "anyone"
+  /** Any enabled user with a valid credential. */
+  | "signedIn"
+  /** Global admins. */
+  | "admin"
+  /** A permission of the ladder on the dataset the request names. */
+  | (DatasetRef & { permission: Exclude<Permission, "is_admin"> })
+  /** clio's `has_role(role, dataset)`; the role may be a setting (e.g. TRANSFER_ROLE). */
+  | (DatasetRef & { role: string | ((config: Config) => string) });
+
+export interface Ctx<P = unknown, Q = unknown, B = unknown> extends Caller {
   req: Request;
   res: Response;
   params: P;
   query: Q;
   body: B;
-  deps: Deps;
-  /** The caller; for `auth: "none"` routes an anonymous user with no roles. */
-  user: User;
-  principal: Principal | undefined;
+  /** The instance's composition root. */
+  deps: Root;
   log: Logger;
-  /** Throws 403 unless the caller holds `permission` on `dataset`. */
-  require: (permission: Permission, dataset?: string) => Promise<void>;
-  /** Whether the caller holds `permission` on `dataset`. */
-  can: (permission: Permission, dataset?: string) => Promise<boolean>;
-  /** Throws 403 unless the caller has clio's `has_role(role, dataset)` (public datasets count). */
-  requireRole: (role: string, dataset: string) => Promise<void>;
 }
 
-export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
+export interface RouteDef<P = unknown, Q = unknown, B = unknown, R extends z.ZodType = z.ZodType> {
   method: Method;
   /** Express path below the group's mount point, e.g. "/:dataset". */
   path: string;
   summary: string;
   description?: string;
-  /** "user" (default): a valid bearer token of an enabled user is required. */
-  auth?: "user" | "none";
+  allow: Allow;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
-  /** The JSON response, for the docs. */
-  response?: z.ZodType;
+  /** The JSON response; handlers must return its input type, and tests parse every answer. */
+  response?: R;
   /** Also answer PUT with the same handler (clio accepts both on writes). */
   alsoPut?: boolean;
   /**
    * Resolves to the JSON body to send (null is sent as JSON null); resolve undefined after
    * writing the response yourself (streams, redirects).
    */
-  handler(ctx: Ctx<P, Q, B>): Promise<unknown>;
+  handler(ctx: Ctx<P, Q, B>): Promise<z.input<R> | undefined | void>;
 }
 
 /** Declares one route; the generic parameters are inferred from the schemas. */
-export function route<P = Record<string, never>, Q = Record<string, never>, B = undefined>(
-  def: RouteDef<P, Q, B>,
-): RouteDef {
+export function route<
+  P = Record<string, never>,
+  Q = Record<string, never>,
+  B = undefined,
+  R extends z.ZodType = z.ZodUndefined,
+>(def: RouteDef<P, Q, B, R>): RouteDef {
+  // The table erases the types; `handle` parses inputs with the same schemas before calling.
   return def as unknown as RouteDef;
 }
 
@@ -74,24 +93,12 @@ export function defineGroup(group: ApiGroup): ApiGroup {
   return group;
 }
 
-export function makeCtxHelpers(deps: Deps, user: User): Pick<Ctx, "require" | "can" | "requireRole"> {
-  const can = async (permission: Permission, dataset?: string) =>
-    allows(user, permission, dataset, dataset !== undefined && (await deps.datasets.isPublic(dataset)));
-  return {
-    can,
-    requireRole: async (role, dataset) => {
-      if (!hasRole(user, role, dataset, await deps.datasets.isPublic(dataset))) {
-        throw forbidden(`${user.email || "anonymous"} lacks ${role} on dataset ${dataset}`);
-      }
-    },
-    require: async (permission, dataset) => {
-      if (!(await can(permission, dataset))) {
-        throw forbidden(
-          dataset === undefined
-            ? `${user.email || "anonymous"} lacks ${permission}`
-            : `${user.email || "anonymous"} lacks ${permission} on dataset ${dataset}`,
-        );
-      }
-    },
-  };
+/** The declared permission in words, for the OpenAPI document and error messages. */
+export function describeAllow(allow: Allow): string {
+  if (allow === "anyone") return "anyone, signed in or not";
+  if (allow === "signedIn") return "any signed-in user";
+  if (allow === "admin") return "global admins";
+  const where = `the ${allow.dataset} named in the ${allow.from ?? "path"}`;
+  if ("permission" in allow) return `${allow.permission} on ${where}`;
+  return `role ${typeof allow.role === "string" ? allow.role : "(set by a param)"} on ${where}`;
 }

@@ -42,6 +42,7 @@ export const atlasPointSchema = z.looseObject({
   verified_at: z.number().optional().describe("when verification was last set or cleared (Unix seconds)"),
 });
 
+export type AtlasPoint = z.infer<typeof atlasPointSchema>;
 export const atlasByLocationSchema = z.record(z.string(), atlasPointSchema);
 export const atlasListSchema = z.array(atlasPointSchema);
 

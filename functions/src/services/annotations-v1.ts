@@ -10,10 +10,13 @@
 import { createHash } from "node:crypto";
 import type { Firestore } from "firebase-admin/firestore";
 import { ApiError } from "../errors.js";
-import type { Deps } from "./deps.js";
+import type { Root } from "./root.js";
 import { firestorePages, type PageReader } from "../store/pages.js";
-import type { Caller } from "./annotations.js";
+import type { Caller } from "../auth/caller.js";
 import { FIRESTORE_MAX_DOCUMENT_BYTES as MAX_DOCUMENT_BYTES } from "../store/document-size.js";
+
+/** What this service needs of the composition root. */
+type Needs = Pick<Root, "db" | "now">;
 
 export const ANNOTATIONS_V1 = "clio_annotations";
 /** Bounds the duplicates one request cleans up; legacy data rarely holds more than a few. */
@@ -40,8 +43,7 @@ function atLocation(db: Firestore, email: string, dataset: string, location: Loc
 }
 
 /** The caller's v1 annotations in a dataset, keyed `x_y_z`, each with its document `id`. */
-export async function v1Pages(deps: Deps, caller: Caller, dataset: string): Promise<PageReader> {
-  await caller.require("can_read", dataset);
+export function v1Pages(deps: Needs, caller: Caller, dataset: string): PageReader {
   const query = v1Annotations(deps.db)
     .where("email", "==", caller.user.email)
     .where("dataset", "==", dataset);
@@ -49,13 +51,12 @@ export async function v1Pages(deps: Deps, caller: Caller, dataset: string): Prom
 }
 
 export async function writeV1(
-  deps: Deps,
+  deps: Needs,
   caller: Caller,
   dataset: string,
   location: Location,
   payload: Record<string, unknown>,
 ) {
-  await caller.require("can_write_own", dataset);
   const email = caller.user.email;
   const doc = {
     ...payload,
@@ -86,12 +87,11 @@ export async function writeV1(
 
 /** Deletes the caller's annotation at a location (every copy of it). Idempotent. */
 export async function deleteV1(
-  deps: Deps,
+  deps: Needs,
   caller: Caller,
   dataset: string,
   location: Location,
 ): Promise<void> {
-  await caller.require("can_write_own", dataset);
   await deps.db.runTransaction(async (tx) => {
     const snap = await tx.get(atLocation(deps.db, caller.user.email, dataset, location));
     for (const doc of snap.docs) tx.delete(doc.ref);

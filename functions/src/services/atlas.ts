@@ -17,15 +17,18 @@ import {
   type DocumentReference,
   type Query,
 } from "firebase-admin/firestore";
-import { allows } from "../auth/permissions.js";
+import { allows, ATLAS_VERIFY } from "../auth/permissions.js";
 import { badRequest, forbidden, notFound } from "../errors.js";
-import type { Deps } from "./deps.js";
+import type { Root } from "./root.js";
 import { firestorePages, type ListItem, type PageReader } from "../store/pages.js";
-import type { Ctx } from "../http/route.js";
-import type { AtlasBody, Location } from "../schemas/atlas.js";
+import type { Caller } from "../auth/caller.js";
+import { atlasPointSchema, type AtlasBody, type AtlasPoint, type Location } from "../schemas/atlas.js";
 import type { User } from "../schemas/users.js";
 import { assertFitsDocument } from "../store/document-size.js";
 import { nowSeconds } from "./kv.js";
+
+/** What this service needs of the composition root. */
+type Needs = Pick<Root, "datasets" | "db" | "now">;
 
 export const ATLAS_PATH = "clio_annotations/ATLAS/annotations";
 /** Bounds the legacy duplicates one upsert or delete looks at. */
@@ -89,7 +92,7 @@ function serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
 
 /** Creates or replaces the one record of (owner, dataset, location), in one transaction. */
 export async function upsertLocated(
-  deps: Deps,
+  deps: Needs,
   u: LocatedUpsert,
 ): Promise<{ id: string; data: DocumentData }> {
   const fixedRef = u.collection.doc(locatedId(u.owner, u.dataset, u.locationkey));
@@ -97,7 +100,7 @@ export async function upsertLocated(
 }
 
 async function upsertInTransaction(
-  deps: Deps,
+  deps: Needs,
   u: LocatedUpsert,
   fixedRef: DocumentReference,
 ): Promise<{ id: string; data: DocumentData }> {
@@ -124,7 +127,7 @@ async function upsertInTransaction(
 
 /** Deletes every record of (owner, dataset, location); returns how many there were. */
 export async function deleteLocated(
-  deps: Deps,
+  deps: Needs,
   collection: CollectionReference,
   ownerField: "user" | "email",
   owner: string,
@@ -144,14 +147,14 @@ export async function deleteLocated(
 }
 
 /** A stored point as clients see it. Old records lacking `verified` read as unverified (not written back). */
-export function presentPoint(id: string, data: DocumentData): DocumentData {
-  return { ...data, id, verified: data.verified === true };
+export function presentPoint(id: string, data: DocumentData): AtlasPoint {
+  return atlasPointSchema.parse({ ...data, id, verified: data.verified === true });
 }
 
-const atlas = (deps: Deps) => deps.db.collection(ATLAS_PATH);
+const atlas = (deps: Needs) => deps.db.collection(ATLAS_PATH);
 
 /** The caller's own points in a dataset, keyed by location. */
-export function ownPointPages(deps: Deps, user: User, dataset: string): PageReader {
+export function ownPointPages(deps: Needs, user: User, dataset: string): PageReader {
   const query = atlas(deps).where("user", "==", user.email).where("dataset", "==", dataset);
   return firestorePages(query, (id, data) => ({
     key: String(data.locationkey),
@@ -159,7 +162,7 @@ export function ownPointPages(deps: Deps, user: User, dataset: string): PageRead
   }));
 }
 
-type Can = Ctx["can"];
+type Can = Caller["can"];
 
 /**
  * Creates or replaces the point of `body.user` at a location. Posting for another user needs
@@ -168,18 +171,18 @@ type Can = Ctx["can"];
  * website's verification toggle) keeps the point's own `timestamp`.
  */
 export async function upsertPoint(
-  deps: Deps,
+  deps: Needs,
   user: User,
   can: Can,
   dataset: string,
   loc: Location,
   body: AtlasBody,
-): Promise<DocumentData> {
+): Promise<AtlasPoint> {
   if (dataset === "all") throw badRequest('"all" is not a dataset: it names the cross-dataset listing');
   const owner = body.user.toLowerCase();
   if (!(await can("can_write_own", dataset)))
     throw forbidden(`${user.email} cannot write atlas points in dataset ${dataset}`);
-  const mayVerify = await can("can_write_others", dataset);
+  const mayVerify = await can(ATLAS_VERIFY, dataset);
   if (owner !== user.email && !mayVerify)
     throw forbidden(`Only clio_write users can write atlas points for ${owner}`);
   if (body.verified === true && !mayVerify) throw forbidden("Only clio_write users can verify atlas points");
@@ -236,17 +239,17 @@ function clientFields(data: DocumentData): DocumentData {
   return out;
 }
 
-export async function deletePoint(deps: Deps, user: User, dataset: string, loc: Location): Promise<void> {
+export async function deletePoint(deps: Needs, user: User, dataset: string, loc: Location): Promise<void> {
   await deleteLocated(deps, atlas(deps), "user", user.email, dataset, locationKey(loc));
 }
 
 /** Toggles a point's verification, recording who did it and when; its `timestamp` stays. */
-export async function toggleVerified(deps: Deps, user: User, can: Can, id: string): Promise<DocumentData> {
+export async function toggleVerified(deps: Needs, user: User, can: Can, id: string): Promise<AtlasPoint> {
   const ref = atlas(deps).doc(id);
   const current = (await ref.get()).data();
   if (!current) throw notFound(`Atlas point ${id} does not exist`);
   const dataset = String(current.dataset);
-  if (!(await can("can_write_others", dataset)))
+  if (!(await can(ATLAS_VERIFY, dataset)))
     throw forbidden(`Only clio_write users can verify atlas points in ${dataset}`);
   return deps.db.runTransaction(async (tx) => {
     const data = (await tx.get(ref)).data();
@@ -272,13 +275,13 @@ interface Source {
  * the other datasets they can read. The sources are read one after another in document-id order;
  * a position is "<source index>:<document id>".
  */
-export async function visiblePointPages(deps: Deps, user: User): Promise<PageReader> {
+export async function visiblePointPages(deps: Needs, user: User): Promise<PageReader> {
   const datasets = await deps.datasets.all();
   const isPublic = (ds: string) => datasets.get(ds)?.public === true;
   const writable: string[] = [];
   const readable: string[] = [];
   for (const id of datasets.keys()) {
-    if (allows(user, "can_write_others", id, isPublic(id))) writable.push(id);
+    if (allows(user, ATLAS_VERIFY, id, isPublic(id))) writable.push(id);
     else if (allows(user, "can_read", id, isPublic(id))) readable.push(id);
   }
   const notMine = (data: DocumentData) => data.user !== user.email;

@@ -16,6 +16,7 @@ import {
   CATALOG_COLLECTIONS,
   catalogDocId,
   type CatalogFile,
+  type CatalogKind,
   type CatalogRecord,
   type CatalogSource,
   type RunRecord,
@@ -49,7 +50,7 @@ export interface RecordSummary {
   id: string;
   source: CatalogSource;
   sourceId: string;
-  kind: string;
+  kind: CatalogKind;
   name: string;
   description: string;
   species: string[];

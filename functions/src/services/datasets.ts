@@ -4,25 +4,14 @@
  */
 import { badRequest, conflict, forbidden, notFound } from "../errors.js";
 import { assertFitsDocument } from "../store/document-size.js";
-import type { Deps } from "./deps.js";
-import { allows } from "../auth/permissions.js";
-import type { Dataset, StoredDataset } from "../schemas/datasets.js";
+import type { Root } from "./root.js";
+import { ADMIN_ONLY_DATASET_FIELDS, allows } from "../auth/permissions.js";
+import { storedDatasetSchema, type Dataset, type StoredDataset } from "../schemas/datasets.js";
 import type { User } from "../schemas/users.js";
-import { DATASETS } from "../store/datasets.js";
+import { DATASETS, readStoredDataset } from "../store/datasets.js";
 
-/**
- * Fields that decide where the functions read and write, whom they call with the deployment's
- * credentials, and who may read: only global admins may change them, so a dataset admin cannot
- * point a dataset at another dataset's files or send the neuPrint credential to another host.
- */
-export const ADMIN_ONLY_FIELDS = [
-  "files",
-  "neuprintHTTP",
-  "location",
-  "source",
-  "transfer",
-  "public",
-] as const;
+/** What this service needs of the composition root. */
+type Needs = Pick<Root, "datasets" | "db">;
 
 function sameValue(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
@@ -51,18 +40,18 @@ export function applyTemplates(value: unknown, tag: string | undefined, uuid: st
   return value;
 }
 
-function present(dataset: StoredDataset, templates: boolean): unknown {
-  return templates ? dataset : applyTemplates(dataset, dataset.tag, dataset.uuid);
+function present(dataset: StoredDataset, templates: boolean): StoredDataset {
+  return templates ? dataset : storedDatasetSchema.parse(applyTemplates(dataset, dataset.tag, dataset.uuid));
 }
 
 /** The datasets `user` can read, by id, as clients see them. */
 export async function readableDatasets(
-  deps: Deps,
+  deps: Needs,
   user: User,
   templates: boolean,
-): Promise<{ key: string; value: unknown }[]> {
+): Promise<{ key: string; value: StoredDataset }[]> {
   const all = await deps.datasets.all();
-  const out: { key: string; value: unknown }[] = [];
+  const out: { key: string; value: StoredDataset }[] = [];
   for (const [id, dataset] of all) {
     if (allows(user, "can_read", id, dataset.public === true))
       out.push({ key: id, value: present(dataset, templates) });
@@ -70,7 +59,12 @@ export async function readableDatasets(
   return out;
 }
 
-export async function readDataset(deps: Deps, user: User, id: string, templates: boolean): Promise<unknown> {
+export async function readDataset(
+  deps: Needs,
+  user: User,
+  id: string,
+  templates: boolean,
+): Promise<StoredDataset> {
   const dataset = await deps.datasets.get(id);
   // One answer for "missing" and "not yours" (security review L6): a 403 would tell a stranger
   // that a private dataset of that name exists.
@@ -88,9 +82,9 @@ const TEMPLATE_VALUE = /^[A-Za-z0-9._-]{0,128}$/;
  * `tag` would move a templated `location` without touching the field itself.
  */
 function changedAdminFields(stored: StoredDataset | undefined, posted: Dataset): string[] {
-  const seen = (d: StoredDataset | Dataset | undefined, f: (typeof ADMIN_ONLY_FIELDS)[number]) =>
+  const seen = (d: StoredDataset | Dataset | undefined, f: (typeof ADMIN_ONLY_DATASET_FIELDS)[number]) =>
     applyTemplates(d?.[f], d?.tag, d?.uuid);
-  return ADMIN_ONLY_FIELDS.filter(
+  return ADMIN_ONLY_DATASET_FIELDS.filter(
     (f) => !sameValue(stored?.[f], posted[f]) || !sameValue(seen(stored, f), seen(posted, f)),
   );
 }
@@ -110,7 +104,7 @@ function checkTemplateValues(id: string, stored: StoredDataset | undefined, post
  * document is written in one transaction, so a refused item leaves all of them unchanged.
  */
 export async function writeDatasets(
-  deps: Deps,
+  deps: Needs,
   user: User,
   datasets: Record<string, Dataset>,
 ): Promise<void> {
@@ -121,7 +115,8 @@ export async function writeDatasets(
     const snaps = await tx.getAll(...ids.map((id) => collection.doc(id)));
     snaps.forEach((snap, i) => {
       const id = ids[i]!;
-      const stored = snap.data() as StoredDataset | undefined;
+      const data = snap.data();
+      const stored = data === undefined ? undefined : readStoredDataset(data);
       if (!allows(user, "is_admin")) {
         if (!snap.exists) throw forbidden(`Only admins can create datasets (${id} does not exist)`);
         if (!allows(user, "is_dataset_admin", id, stored?.public === true))
@@ -142,7 +137,7 @@ export async function writeDatasets(
 }
 
 /** Deletes dataset documents (admins only); the data under them is left in place. */
-export async function deleteDatasets(deps: Deps, ids: string[]): Promise<string[]> {
+export async function deleteDatasets(deps: Needs, ids: string[]): Promise<string[]> {
   const batch = deps.db.batch();
   for (const id of ids) batch.delete(deps.db.collection(DATASETS).doc(id));
   await batch.commit();

@@ -21,7 +21,7 @@ import {
   type Query,
 } from "firebase-admin/firestore";
 import type { Storage } from "@google-cloud/storage";
-import type { Deps } from "./deps.js";
+import type { Root } from "./root.js";
 import type { PageReader } from "../store/pages.js";
 import type { Logger } from "../log.js";
 import type { CatalogEntry } from "../schemas/files.js";
@@ -253,7 +253,7 @@ export async function crawlDataset(deps: CatalogDeps, location: FileLocation): P
 
 /** Crawls every dataset that has files; one failing dataset does not stop the others. */
 export async function crawlAll(
-  deps: CatalogDeps & { datasets: Deps["datasets"]; filesBucket: string },
+  deps: CatalogDeps & { datasets: Root["datasets"]; filesBucket: string },
 ): Promise<CrawlStats[]> {
   const out: CrawlStats[] = [];
   for (const [id, dataset] of await deps.datasets.all()) {
@@ -272,7 +272,7 @@ export async function crawlAll(
 
 /** The datasets whose prefix holds `name` in `bucket`. */
 export async function locationsFor(
-  datasets: Deps["datasets"],
+  datasets: Root["datasets"],
   filesBucket: string,
   bucket: string,
   name: string,

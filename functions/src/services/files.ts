@@ -4,10 +4,13 @@
  * they never proxy the bytes (that would double egress and tie up an instance per chunk).
  */
 import { ApiError, badRequest, notFound, unavailable } from "../errors.js";
-import type { Deps } from "./deps.js";
+import { storageClient } from "./clients.js";
+import type { Root } from "./root.js";
 import { relativePath, type SignedFile } from "../schemas/files.js";
-import { storageFor } from "../storage/client.js";
 import { signRead, startResumableUpload, statObject, type ObjectInfo } from "../storage/objects.js";
+
+/** What this service needs of the composition root. */
+type Needs = Pick<Root, "config" | "datasets" | "now" | "get">;
 
 export interface FileLocation {
   dataset: string;
@@ -31,7 +34,7 @@ export function locationOf(
   return { dataset, bucket, prefix };
 }
 
-export async function fileLocation(deps: Deps, dataset: string): Promise<FileLocation> {
+export async function fileLocation(deps: Needs, dataset: string): Promise<FileLocation> {
   const stored = await deps.datasets.get(dataset);
   if (!stored) throw notFound(`Dataset ${dataset} does not exist`);
   return locationOf(dataset, stored.files, deps.config.filesBucket);
@@ -45,15 +48,15 @@ export function objectName(location: FileLocation, path: string): string {
   return location.prefix + parsed.data;
 }
 
-async function describe(deps: Deps, location: FileLocation, path: string): Promise<ObjectInfo> {
+async function describe(deps: Needs, location: FileLocation, path: string): Promise<ObjectInfo> {
   const name = objectName(location, path);
-  const info = await statObject(storageFor(deps.config), location.bucket, name);
+  const info = await statObject(deps.get(storageClient), location.bucket, name);
   if (!info) throw notFound(`No file ${path} in dataset ${location.dataset}`);
   return info;
 }
 
 /** What HEAD answers: the headers a lazy HDF5 reader needs. */
-export async function headFile(deps: Deps, dataset: string, path: string): Promise<ObjectInfo> {
+export async function headFile(deps: Needs, dataset: string, path: string): Promise<ObjectInfo> {
   return describe(deps, await fileLocation(deps, dataset), path);
 }
 
@@ -68,12 +71,12 @@ function signable(info: ObjectInfo, path: string): void {
   }
 }
 
-async function sign(deps: Deps, info: ObjectInfo, path: string): Promise<SignedFile> {
+async function sign(deps: Needs, info: ObjectInfo, path: string): Promise<SignedFile> {
   signable(info, path);
   const expires = new Date(deps.now().getTime() + deps.config.signedUrlSeconds * 1000);
   return {
     path,
-    url: await signRead(storageFor(deps.config), info, expires),
+    url: await signRead(deps.get(storageClient), info, expires),
     size: info.size,
     etag: info.etag,
     generation: info.generation,
@@ -82,21 +85,21 @@ async function sign(deps: Deps, info: ObjectInfo, path: string): Promise<SignedF
   };
 }
 
-export async function signFile(deps: Deps, dataset: string, path: string): Promise<SignedFile> {
+export async function signFile(deps: Needs, dataset: string, path: string): Promise<SignedFile> {
   const location = await fileLocation(deps, dataset);
   return sign(deps, await describe(deps, location, path), path);
 }
 
 /** Signs several files at once; paths with no object are reported, not fatal. */
 export async function signFiles(
-  deps: Deps,
+  deps: Needs,
   dataset: string,
   paths: string[],
 ): Promise<{ files: SignedFile[]; missing: string[] }> {
   const location = await fileLocation(deps, dataset);
   const unique = [...new Set(paths)];
   const names = unique.map((p) => objectName(location, p));
-  const storage = storageFor(deps.config);
+  const storage = deps.get(storageClient);
   const infos = await Promise.all(names.map((n) => statObject(storage, location.bucket, n)));
   const files: SignedFile[] = [];
   const missing: string[] = [];
@@ -113,13 +116,13 @@ export function redirectMaxAge(signedUrlSeconds: number): number {
 }
 
 export async function createUpload(
-  deps: Deps,
+  deps: Needs,
   dataset: string,
   path: string,
   options: { contentType?: string | undefined; origin?: string | undefined },
 ): Promise<{ path: string; bucket: string; object: string; uploadUrl: string }> {
   const location = await fileLocation(deps, dataset);
   const name = objectName(location, path);
-  const uploadUrl = await startResumableUpload(storageFor(deps.config), location.bucket, name, options);
+  const uploadUrl = await startResumableUpload(deps.get(storageClient), location.bucket, name, options);
   return { path, bucket: location.bucket, object: name, uploadUrl };
 }

@@ -5,9 +5,12 @@
  */
 import type { DocumentData, DocumentReference, Firestore } from "firebase-admin/firestore";
 import { notFound } from "../errors.js";
-import type { Deps } from "./deps.js";
+import type { Root } from "./root.js";
 import { firestorePages, type PageReader } from "../store/pages.js";
 import { assertFitsDocument } from "../store/document-size.js";
+
+/** What this service needs of the composition root. */
+type Needs = Pick<Root, "db" | "now">;
 
 export const KEYVALUE = "clio_keyvalue";
 export const TIMESTAMP_FIELD = "_timestamp";
@@ -22,17 +25,17 @@ export function presentValue(data: DocumentData, withTimestamp: boolean): Docume
   return rest;
 }
 
-export function nowSeconds(deps: Deps): number {
+export function nowSeconds(deps: Needs): number {
   return deps.now().getTime() / 1000;
 }
 
-export function kvScopePages(deps: Deps, email: string, scope: string, withTimestamp: boolean): PageReader {
+export function kvScopePages(deps: Needs, email: string, scope: string, withTimestamp: boolean): PageReader {
   const query = deps.db.collection(KEYVALUE).doc(email).collection(scope);
   return firestorePages(query, (id, data) => ({ key: id, value: presentValue(data, withTimestamp) }));
 }
 
 export async function readKv(
-  deps: Deps,
+  deps: Needs,
   email: string,
   scope: string,
   key: string,
@@ -45,7 +48,7 @@ export async function readKv(
 }
 
 export async function writeKv(
-  deps: Deps,
+  deps: Needs,
   email: string,
   scope: string,
   key: string,
@@ -57,6 +60,6 @@ export async function writeKv(
   await ref.set(data);
 }
 
-export async function deleteKv(deps: Deps, email: string, scope: string, key: string): Promise<void> {
+export async function deleteKv(deps: Needs, email: string, scope: string, key: string): Promise<void> {
   await kvRef(deps.db, email, scope, key).delete();
 }

@@ -4,7 +4,7 @@
  */
 import type { DocumentData } from "firebase-admin/firestore";
 import { badRequest, forbidden, notFound } from "../errors.js";
-import type { Deps } from "./deps.js";
+import type { Root } from "./root.js";
 import type { PageReader } from "../store/pages.js";
 import { firestoreId } from "../schemas/kv.js";
 import type { User } from "../schemas/users.js";
@@ -12,12 +12,15 @@ import { allows } from "../auth/permissions.js";
 import { assertFitsDocument } from "../store/document-size.js";
 import { kvRef, nowSeconds, TIMESTAMP_FIELD } from "./kv.js";
 
+/** What this service needs of the composition root. */
+type Needs = Pick<Root, "db" | "now">;
+
 export const PULL_REQUESTS = "clio_pull_requests";
 /** Bounds what one user's entry reads: scopes, and keys per scope. */
 const MAX_SCOPES = 1000;
 const MAX_KEYS_PER_SCOPE = 1000;
 
-export async function createPullRequest(deps: Deps, user: User, pull: string): Promise<void> {
+export async function createPullRequest(deps: Needs, user: User, pull: string): Promise<void> {
   const [kind, scope, key] = pull.split("/");
   if (kind !== "kv" || !firestoreId.safeParse(scope).success || !firestoreId.safeParse(key).success)
     throw badRequest('Only "kv/<scope>/<key>" can be pulled');
@@ -32,7 +35,7 @@ export async function createPullRequest(deps: Deps, user: User, pull: string): P
 
 /** The emails whose pull requests the caller asked for (`""` = self, `all`, or one email). */
 export async function pullRequestEmails(
-  deps: Deps,
+  deps: Needs,
   user: User,
   userEmail: string | undefined,
 ): Promise<string[]> {
@@ -49,7 +52,7 @@ export async function pullRequestEmails(
 
 /** One user's pull requests as `{scope: {key: value}}`. */
 async function userPullRequests(
-  deps: Deps,
+  deps: Needs,
   email: string,
 ): Promise<Record<string, Record<string, DocumentData>>> {
   const scopes = (await deps.db.collection(PULL_REQUESTS).doc(email).listCollections()).slice(0, MAX_SCOPES);
@@ -63,7 +66,7 @@ async function userPullRequests(
 }
 
 /** Pages of `{email: {scope: {key: value}}}`, one email per item; users with none are left out. */
-export function pullRequestPages(deps: Deps, emails: string[]): PageReader {
+export function pullRequestPages(deps: Needs, emails: string[]): PageReader {
   return async (after, limit) => {
     const start = after === undefined ? 0 : emails.findIndex((e) => e > after);
     const items = [];

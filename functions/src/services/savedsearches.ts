@@ -5,24 +5,27 @@
  * ones clio left are removed on the next post at that location.
  */
 import type { DocumentData } from "firebase-admin/firestore";
-import type { Deps } from "./deps.js";
+import type { Root } from "./root.js";
 import { firestorePages, type PageReader } from "../store/pages.js";
 import type { Location } from "../schemas/atlas.js";
 import type { User } from "../schemas/users.js";
 import { deleteLocated, locationKey, upsertLocated } from "./atlas.js";
 import { nowSeconds } from "./kv.js";
 
+/** What this service needs of the composition root. */
+type Needs = Pick<Root, "datasets" | "db" | "now">;
+
 export const SAVEDSEARCHES_PATH = "clio_savedsearches/USER/searches";
 
-const searches = (deps: Deps) => deps.db.collection(SAVEDSEARCHES_PATH);
+const searches = (deps: Needs) => deps.db.collection(SAVEDSEARCHES_PATH);
 
-export function savedSearchPages(deps: Deps, user: User, dataset: string): PageReader {
+export function savedSearchPages(deps: Needs, user: User, dataset: string): PageReader {
   const query = searches(deps).where("email", "==", user.email).where("dataset", "==", dataset);
   return firestorePages(query, (id, data) => ({ key: String(data.locationkey), value: { ...data, id } }));
 }
 
 export async function saveSearch(
-  deps: Deps,
+  deps: Needs,
   user: User,
   dataset: string,
   loc: Location,
@@ -47,6 +50,6 @@ export async function saveSearch(
   });
 }
 
-export async function deleteSearch(deps: Deps, user: User, dataset: string, loc: Location): Promise<void> {
+export async function deleteSearch(deps: Needs, user: User, dataset: string, loc: Location): Promise<void> {
   await deleteLocated(deps, searches(deps), "email", user.email, dataset, locationKey(loc));
 }

@@ -3,7 +3,7 @@
  * blocks in Cloud Storage, similar signatures are found with one parameterized BigQuery query, and
  * every failure is an ApiError with a real status instead of a 200 with a misspelled key.
  */
-import { BigQuery } from "@google-cloud/bigquery";
+import type { BigQuery } from "@google-cloud/bigquery";
 import type { Storage } from "@google-cloud/storage";
 import { ApiError, toIssues } from "../errors.js";
 import {
@@ -329,11 +329,11 @@ export function createSignatureService(deps: SignatureDeps): SignatureService {
         [rows] = (await deps.bigquery.query({
           query: likeLocationSql(ds),
           params: {
-            signature: BigQuery.int(nearest.signature.toString()),
-            part0: BigQuery.int(part0.toString()),
-            part1: BigQuery.int(part1.toString()),
-            part2: BigQuery.int(part2.toString()),
-            part3: BigQuery.int(part3.toString()),
+            signature: deps.bigquery.int(nearest.signature.toString()),
+            part0: deps.bigquery.int(part0.toString()),
+            part1: deps.bigquery.int(part1.toString()),
+            part2: deps.bigquery.int(part2.toString()),
+            part3: deps.bigquery.int(part3.toString()),
             max_hamming: MAX_HAMMING,
           },
           // Integers come back as decimal strings: nothing passes through a lossy double.

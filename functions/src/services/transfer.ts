@@ -7,7 +7,7 @@
 import { randomInt } from "node:crypto";
 import pRetry, { AbortError } from "p-retry";
 import type { Storage } from "@google-cloud/storage";
-import { GoogleAuth, type IdTokenClient } from "google-auth-library";
+import type { GoogleAuth, IdTokenClient } from "google-auth-library";
 import { ApiError, toIssues } from "../errors.js";
 import {
   transferDatasetSchema,
@@ -30,7 +30,7 @@ export interface TransferDeps {
   /** The dataset document, or undefined when there is none. */
   getDataset: (dataset: string) => Promise<unknown>;
   writeObject: (bucket: string, path: string, data: string, contentType: string) => Promise<void>;
-  /** A Google-signed identity token for the audience; in production `googleIdTokens()`. */
+  /** A Google-signed identity token for the audience; in production `identityTokenSource()` (gcp-clients.ts). */
   idTokenFor: (audience: string) => Promise<string>;
   fetch?: typeof fetch;
   /** Budget for the whole fan-out, retries included. */
@@ -109,7 +109,7 @@ function randomLetters(): string {
 }
 
 /** Identity tokens from the runtime's service account, one cached client per audience. */
-export function googleIdTokens(auth = new GoogleAuth()): (audience: string) => Promise<string> {
+export function googleIdTokens(auth: GoogleAuth): (audience: string) => Promise<string> {
   const clients = new Map<string, Promise<IdTokenClient>>();
   return async (audience) => {
     let client = clients.get(audience);

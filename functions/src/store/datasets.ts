@@ -3,11 +3,20 @@
  * the read is bounded by MAX_DATASETS). A reload replaces the snapshot whole, so datasets that
  * were deleted or made private stop being served, unlike clio-store's caches that never shrank.
  */
-import type { Firestore } from "firebase-admin/firestore";
+import type { DocumentData, Firestore } from "firebase-admin/firestore";
 import { storedDatasetSchema, type StoredDataset } from "../schemas/datasets.js";
 
 export const DATASETS = "clio_datasets";
 export const MAX_DATASETS = 5000;
+
+/**
+ * A stored dataset document, parsed. One that does not parse (a field of another type, written by
+ * an older clio) is kept as it is: hiding it would hide a dataset from its own users.
+ */
+export function readStoredDataset(data: DocumentData): StoredDataset {
+  const parsed = storedDatasetSchema.safeParse(data);
+  return parsed.success ? parsed.data : (data as StoredDataset);
+}
 
 export class DatasetStore {
   private snapshot: { datasets: Map<string, StoredDataset>; loaded: number } | undefined;
@@ -44,9 +53,7 @@ export class DatasetStore {
     const snap = await this.db.collection(DATASETS).limit(MAX_DATASETS).get();
     const datasets = new Map<string, StoredDataset>();
     for (const doc of snap.docs) {
-      const parsed = storedDatasetSchema.safeParse(doc.data());
-      // A document that does not even parse is kept as raw data: hiding it would hide a dataset.
-      datasets.set(doc.id, parsed.success ? parsed.data : (doc.data() as StoredDataset));
+      datasets.set(doc.id, readStoredDataset(doc.data()));
     }
     this.snapshot = { datasets, loaded: started };
     return datasets;

@@ -7,7 +7,8 @@ import type { FileMetadata } from "@google-cloud/storage";
 import { onSchedule } from "firebase-functions/scheduler";
 import { onObjectDeleted, onObjectFinalized, type StorageObjectData } from "firebase-functions/storage";
 import { loadConfig, params } from "../config.js";
-import { createDeps } from "../services/deps.js";
+import { storageClient } from "../services/clients.js";
+import { instance, type Root } from "../services/root.js";
 import {
   crawlAll,
   locationsFor,
@@ -15,53 +16,50 @@ import {
   recordFinalized,
   type CatalogDeps,
 } from "../services/file-catalog.js";
-import { storageFor } from "../storage/client.js";
 import { toObjectInfo } from "../storage/objects.js";
 
-function catalogDeps() {
-  const deps = createDeps({ config: loadConfig() });
-  const catalog: CatalogDeps = {
-    db: deps.db,
-    storage: storageFor(deps.config),
-    now: deps.now,
-    log: deps.log,
-  };
-  return { deps, catalog };
+type TriggerRoot = Pick<Root, "db" | "config" | "now" | "log" | "datasets" | "get">;
+
+function catalogDeps(root: TriggerRoot): CatalogDeps {
+  return { db: root.db, storage: root.get(storageClient), now: root.now, log: root.log };
 }
 
 export const filesCrawl = onSchedule(
   { schedule: "every 6 hours", timeoutSeconds: 540, memory: "1GiB" },
   async () => {
-    const { deps, catalog } = catalogDeps();
+    const root = instance(loadConfig);
     const stats = await crawlAll({
-      ...catalog,
-      datasets: deps.datasets,
-      filesBucket: deps.config.filesBucket,
+      ...catalogDeps(root),
+      datasets: root.datasets,
+      filesBucket: root.config.filesBucket,
     });
-    deps.log.info("file catalog crawl finished", { datasets: stats.length, stats: JSON.stringify(stats) });
+    root.log.info("file catalog crawl finished", { datasets: stats.length, stats: JSON.stringify(stats) });
   },
 );
 
-export async function handleFinalized(data: StorageObjectData): Promise<void> {
-  const { deps, catalog } = catalogDeps();
+/** An object written to a watched bucket: recorded in each dataset whose files hold it. */
+export async function handleFinalized(root: TriggerRoot, data: StorageObjectData): Promise<void> {
   const info = toObjectInfo(data.bucket, data as unknown as FileMetadata);
-  for (const location of await locationsFor(deps.datasets, deps.config.filesBucket, data.bucket, data.name)) {
-    await recordFinalized(catalog, location, info);
+  for (const location of await locationsFor(root.datasets, root.config.filesBucket, data.bucket, data.name)) {
+    await recordFinalized(catalogDeps(root), location, info);
   }
 }
 
-export async function handleDeleted(data: StorageObjectData): Promise<void> {
-  const { deps, catalog } = catalogDeps();
-  for (const location of await locationsFor(deps.datasets, deps.config.filesBucket, data.bucket, data.name)) {
-    await recordDeleted(catalog, location, { name: data.name, generation: String(data.generation) });
+/** An object deleted: its entries go (unless a newer generation was recorded meanwhile). */
+export async function handleDeleted(root: TriggerRoot, data: StorageObjectData): Promise<void> {
+  for (const location of await locationsFor(root.datasets, root.config.filesBucket, data.bucket, data.name)) {
+    await recordDeleted(catalogDeps(root), location, {
+      name: data.name,
+      generation: String(data.generation),
+    });
   }
 }
 
 export const filesObjectFinalized = onObjectFinalized(
   { bucket: params.filesBucket, memory: "1GiB" },
-  (event) => handleFinalized(event.data),
+  (event) => handleFinalized(instance(loadConfig), event.data),
 );
 
 export const filesObjectDeleted = onObjectDeleted({ bucket: params.filesBucket }, (event) =>
-  handleDeleted(event.data),
+  handleDeleted(instance(loadConfig), event.data),
 );

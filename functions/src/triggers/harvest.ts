@@ -9,10 +9,9 @@
 import { onSchedule } from "firebase-functions/scheduler";
 import { harvestSchedules, loadConfig } from "../config.js";
 import { ApiError } from "../errors.js";
-import { cloudLogger } from "../log.js";
 import type { CatalogSource } from "../schemas/catalog.js";
 import { harvestAndIndex, scheduledAction, type CatalogDeps } from "../services/catalog.js";
-import { firestore } from "../store/firebase.js";
+import { instance } from "../services/root.js";
 
 /** One scheduled invocation's work; exported for tests and scripts. */
 export async function scheduledHarvest(deps: CatalogDeps, source: CatalogSource): Promise<void> {
@@ -60,8 +59,7 @@ function scheduled(source: CatalogSource) {
       retryCount: 0,
     },
     async () => {
-      const config = loadConfig();
-      await scheduledHarvest({ db: firestore(), config, now: () => new Date(), log: cloudLogger }, source);
+      await scheduledHarvest(instance(loadConfig), source);
     },
   );
 }

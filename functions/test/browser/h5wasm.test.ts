@@ -1,19 +1,20 @@
 /**
  * A real browser reads an HDF5 slice through /v2/files: headless Chromium loads a page that asks
  * the API for a signed URL, and h5wasm's browser build reads the loopback bucket with range
- * requests. Chromium is required (CI installs it); without it this test fails, saying so.
+ * requests. The browser is the chrome-headless-shell that the `@sparticuz/chromium` dev
+ * dependency ships (see chromium.ts), so `npm install` is all it needs.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type BrowserContext } from "playwright-core";
+import { chromium as playwright, type BrowserContext } from "playwright-core";
 import { personaTokens, PRIVATE_DS, seedPersonas } from "../helpers/server.js";
 import { clearFirestore } from "../setup/hooks.js";
+import { bundledChromium } from "./chromium.js";
 import {
   NWB,
   seedDatasetFiles,
@@ -22,7 +23,6 @@ import {
   type FilesFixture,
 } from "../files/fixture.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const h5wasmDist = path.resolve(here, "../../../node_modules/h5wasm/dist/esm");
 
@@ -72,16 +72,13 @@ describe("h5wasm in a real browser", function () {
   let profile: string;
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is not installed at ${CHROMIUM}: run \`apt-get install -y chromium\` (CI's .ci/run does)`,
-      );
-    }
+    const chromium = await bundledChromium();
     fx = await startFilesFixture();
     page = await servePage();
-    profile = await mkdtemp(path.join(os.tmpdir(), "neurofire-chromium-"));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
+    profile = await mkdtemp(path.join(os.tmpdir(), "neurofire-profile-"));
+    browser = await playwright.launchPersistentContext(profile, {
+      executablePath: chromium.executablePath,
+      env: { ...process.env, ...chromium.env },
       headless: true,
       args: [
         "--headless",

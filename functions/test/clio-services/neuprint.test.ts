@@ -77,6 +77,17 @@ describe("POST /v2/neuprint/{dataset}", () => {
     assert.ok(!JSON.stringify(neuprint.requests).includes(tokens.reader!));
   });
 
+  it("refuses to query another neuPrint dataset with the deployment's credential", async () => {
+    const res = await post<ErrorBody>("admin", {
+      cypher: "MATCH (n:manc_Neuron) RETURN n",
+      dataset: "manc:v1.0",
+    });
+    assert.equal(res.status, 403);
+    assert.equal(res.body.code, "permission_denied");
+    assert.match(res.body.detail, /only query neuPrint dataset hemibrain/);
+    assert.equal(neuprint.requests.length, 0);
+  });
+
   it("permission matrix on the private and the public dataset (public does not count)", async () => {
     const expected = {
       anonymous: 401,
@@ -130,6 +141,16 @@ describe("POST /v2/neuprint/{dataset}", () => {
     const plain = await post<ErrorBody>("admin", body, "plain");
     assert.equal(plain.status, 412);
     assert.equal(plain.body.code, "failed_precondition");
+    // Without NEUPRINT_BASE_URL the dataset's server becomes the URL's host: a value that is not a
+    // bare host name is refused, never requested.
+    await firestore()
+      .collection("clio_datasets")
+      .doc("evil")
+      .set({ description: "bad host", neuprintHTTP: { server: "evil.example/steal?x=" } });
+    const direct = await start({ neuprintBaseUrl: "" });
+    const evil = await post<ErrorBody>("admin", body, "evil", direct);
+    assert.equal(evil.status, 412);
+    assert.match(evil.body.detail, /invalid neuPrint server/);
     assert.equal(neuprint.requests.length, 0);
   });
 
@@ -163,11 +184,9 @@ describe("POST /v2/neuprint/{dataset}", () => {
 
   it("answers 504 when neuPrint does not answer in time", async () => {
     neuprint.replies.push({ hang: true });
-    const started = Date.now();
     const res = await post<ErrorBody>("reader");
     assert.equal(res.status, 504);
     assert.equal(res.body.code, "deadline_exceeded");
-    assert.ok(Date.now() - started < 5000);
   });
 
   it("answers 503 when the neuPrint credential is not configured", async () => {

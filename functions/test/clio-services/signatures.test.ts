@@ -14,17 +14,17 @@ import {
 import { clearFirestore } from "../setup/hooks.js";
 import {
   PUBLIC_SIG_DS,
+  QUERY,
+  QUERY_SIGNATURE,
   seedSignatureDatasets,
   SIG_BUCKET,
   SIG_DS,
+  SPARSE_SIG_DS,
+  SPARSE_SIGNATURE,
   startSignatureStack,
   UNINDEXED_SIG_DS,
   type SignatureStack,
 } from "./stack.js";
-
-/** The seed's query landmark and its signature, written out so a lossy path cannot agree with itself. */
-const QUERY = "x=96&y=96&z=96";
-const QUERY_SIGNATURE = "-7046029254386353131";
 
 interface ErrorBody {
   detail: string;
@@ -74,6 +74,33 @@ describe("/v2/signatures over loopback storage and BigQuery", () => {
       assert.deepEqual(upper.body, { point: [96, 96, 96], signature: QUERY_SIGNATURE });
     });
 
+    it("keeps signatures above 2^53 exact", async () => {
+      const res = await get(`/v2/signatures/atlocation/${SPARSE_SIG_DS}?x=12&y=10&z=10`, "admin");
+      assert.equal(res.status, 200);
+      assert.match(res.text, new RegExp(`"signature":"${SPARSE_SIGNATURE}"`));
+    });
+
+    it("reads info.json and each block once while they stay cached", async () => {
+      const fresh = await serve(signaturesApi, {
+        sigBucket: SIG_BUCKET,
+        storageApiEndpoint: stack.storage.url,
+        bigqueryApiEndpoint: stack.bigquery.url,
+      });
+      try {
+        stack.storage.resetStats();
+        for (const q of ["x=96&y=96&z=96", "x=32&y=32&z=32", "x=300&y=32&z=32", "x=98&y=96&z=96"]) {
+          const res = await call(fresh.url, "GET", `/v2/signatures/atlocation/${SIG_DS}?${q}`, {
+            token: tokens.reader,
+          });
+          assert.equal(res.status, 200, q);
+        }
+        // info.json, block 0_0_0 and block 1_0_0.
+        assert.equal(stack.storage.stats().requests, 3);
+      } finally {
+        await fresh.close();
+      }
+    });
+
     it("serves a warm block from memory: a repeat lookup reads nothing from storage", async () => {
       await get(`/v2/signatures/atlocation/${SIG_DS}?x=10&y=300&z=20`);
       stack.storage.resetStats();
@@ -93,9 +120,19 @@ describe("/v2/signatures over loopback storage and BigQuery", () => {
       const stranger = await get<ErrorBody>(`/v2/signatures/atlocation/nosuch?${QUERY}`, "reader");
       assert.equal(stranger.status, 403);
       assert.equal(stranger.body.code, "permission_denied");
+      const noSignatures = await get<ErrorBody>(`/v2/signatures/atlocation/nosigs?${QUERY}`, "admin");
+      assert.equal(noSignatures.status, 404);
+      assert.match(noSignatures.body.detail, /nosigs/);
+      const sparseFar = await get<ErrorBody>(
+        `/v2/signatures/atlocation/${SPARSE_SIG_DS}?x=200&y=200&z=200`,
+        "admin",
+      );
+      assert.equal(sparseFar.status, 404);
+      assert.match(sparseFar.body.detail, /100 voxels/);
     });
 
-    it("refuses bad coordinates with 400 and says which", async () => {
+    it("refuses bad coordinates with 400 and says which, before reading anything", async () => {
+      stack.storage.resetStats();
       for (const q of [
         "x=1&y=2",
         "x=-1&y=2&z=3",
@@ -111,6 +148,7 @@ describe("/v2/signatures over loopback storage and BigQuery", () => {
         assert.equal(res.body.code, "invalid_argument");
         assert.ok(Array.isArray(res.body.issues) && res.body.issues.length > 0, q);
       }
+      assert.equal(stack.storage.stats().requests, 0);
     });
 
     it("permission matrix on a private and a public dataset", async () => {
@@ -161,10 +199,11 @@ describe("/v2/signatures over loopback storage and BigQuery", () => {
       await get(`/v2/signatures/likelocation/${SIG_DS}?${QUERY}`);
       const queries = stack.bigquery.queries();
       assert.equal(queries.length, 1);
+      type Parameter = { name: string; parameterType: { type: string }; parameterValue: { value: string } };
       const body = queries[0]!.body as {
         query?: string;
-        configuration?: { query?: { query: string; queryParameters: { name: string }[] } };
-        queryParameters?: { name: string }[];
+        configuration?: { query?: { query: string; queryParameters: Parameter[] } };
+        queryParameters?: Parameter[];
       };
       const sql = body.configuration?.query?.query ?? body.query ?? "";
       const parameters = body.configuration?.query?.queryParameters ?? body.queryParameters ?? [];
@@ -176,12 +215,28 @@ describe("/v2/signatures over loopback storage and BigQuery", () => {
         "part3",
         "signature",
       ]);
+      const values = Object.fromEntries(parameters.map((p) => [p.name, p]));
+      assert.deepEqual(values.signature, {
+        name: "signature",
+        parameterType: { type: "INT64" },
+        parameterValue: { value: QUERY_SIGNATURE },
+      });
+      // Partitions as clio's Python computes them for this signature and the demo masks.
+      assert.deepEqual(
+        [0, 1, 2, 3].map((i) => values[`part${i}`]?.parameterValue.value),
+        ["2986", "3799", "1691", "2352"],
+      );
+      assert.equal(String(values.max_hamming?.parameterValue.value), "8");
+      // The only number literal in the text is the fixed LIMIT.
+      assert.deepEqual(sql.match(/\b\d+\b/g), ["200"]);
       assert.ok(!sql.includes(QUERY_SIGNATURE.slice(1)), "the signature is not in the SQL text");
       assert.match(sql, /`demo_imgsearch\.hamming0`/);
+      assert.match(sql, /`demo_imgsearch\.hamming3`/);
       assert.match(sql, /@signature/);
     });
 
-    it("refuses an injection attempt in the dataset name with 400 before any BigQuery request", async () => {
+    it("refuses an injection attempt in the dataset name with 400 before any read or BigQuery request", async () => {
+      stack.storage.resetStats();
       for (const name of [
         "demo`%20UNION%20SELECT%201--",
         "demo%3B%20DROP%20TABLE%20x",
@@ -189,12 +244,21 @@ describe("/v2/signatures over loopback storage and BigQuery", () => {
         "de-mo",
         "demo%60",
         "x".repeat(65),
+        "..%2Fdemo",
+        "d%C3%A9mo",
       ]) {
         const res = await get<ErrorBody>(`/v2/signatures/likelocation/${name}?${QUERY}`, "admin");
         assert.equal(res.status, 400, name);
         assert.equal(res.body.code, "invalid_argument");
       }
       assert.equal(stack.bigquery.requests.length, 0);
+      assert.equal(stack.storage.stats().requests, 0);
+    });
+
+    it("says so when nothing similar exists", async () => {
+      const res = await get(`/v2/signatures/likelocation/${SIG_DS}?x=32&y=32&z=32`);
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, { matches: [], message: "no matches" });
     });
 
     it("answers 404 without a similarity index, and for a point with no signature near it", async () => {

@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { Storage } from "@google-cloud/storage";
 import { startBigQueryServer, type BigQueryServer, type SeedTable } from "../../loopback/bigquery.js";
 import { seedBucketFromDir, startStorageServer, type StorageServer } from "../../loopback/storage.js";
+import { encodeBlock } from "../../src/services/signatures.js";
 import { firestore } from "../../src/store/firebase.js";
 import { PERSONAS, PRIVATE_DS, PUBLIC_DS } from "../helpers/server.js";
 import { TEST_PROJECT_ID } from "../setup/hooks.js";
@@ -17,6 +18,12 @@ export const SIG_DS = "demo";
 export const PUBLIC_SIG_DS = "pubsigs";
 /** Signatures in the bucket but no BigQuery tables. */
 export const UNINDEXED_SIG_DS = "unindexed";
+/** One block holding one sample whose signature is above 2^53, and no BigQuery tables. */
+export const SPARSE_SIG_DS = "sparse";
+export const SPARSE_SIGNATURE = "9007199254740993";
+/** The seed's query landmark (96, 96, 96) and its signature, written out so a lossy path cannot agree with itself. */
+export const QUERY = "x=96&y=96&z=96";
+export const QUERY_SIGNATURE = "-7046029254386353131";
 
 export interface SignatureStack {
   storage: StorageServer;
@@ -31,6 +38,16 @@ export async function startSignatureStack(): Promise<SignatureStack> {
   for (const ds of [SIG_DS, PUBLIC_SIG_DS, UNINDEXED_SIG_DS]) {
     await seedBucketFromDir(client, SIG_BUCKET, "emulator-data/signatures/demo", `${ds}/`);
   }
+  // The demo masks as written (64-bit JSON numbers: no JSON.parse round trip), larger blocks.
+  const info = (await readFile("emulator-data/signatures/demo/info.json", "utf8")).replace(
+    /"block_size":\s*\d+/,
+    '"block_size": 1000',
+  );
+  const sparse = client.bucket(SIG_BUCKET);
+  await sparse.file(`${SPARSE_SIG_DS}/info.json`).save(info);
+  await sparse
+    .file(`${SPARSE_SIG_DS}/blocks/0_0_0`)
+    .save(encodeBlock([{ point: [10, 10, 10], signature: BigInt(SPARSE_SIGNATURE) }]));
   const seed = JSON.parse(await readFile("emulator-data/signatures/bigquery.json", "utf8")) as {
     tables: Record<string, SeedTable>;
   };
@@ -61,6 +78,8 @@ export async function seedSignatureDatasets(): Promise<void> {
   batch.set(db.collection("clio_datasets").doc(SIG_DS), { description: "signature demo" });
   batch.set(db.collection("clio_datasets").doc(PUBLIC_SIG_DS), { description: "public demo", public: true });
   batch.set(db.collection("clio_datasets").doc(UNINDEXED_SIG_DS), { description: "no BigQuery index" });
+  batch.set(db.collection("clio_datasets").doc(SPARSE_SIG_DS), { description: "one large signature" });
+  batch.set(db.collection("clio_datasets").doc("nosigs"), { description: "no signatures at all" });
   const roles: [string, string][] = [
     [PERSONAS.reader, "clio_general"],
     [PERSONAS.writer, "clio_write"],

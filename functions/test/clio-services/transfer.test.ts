@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { Storage } from "@google-cloud/storage";
+import { FieldValue } from "firebase-admin/firestore";
 import { decodeJwt } from "jose";
 import { startStorageServer, type StorageServer } from "../../loopback/storage.js";
 import { startTransferServer, type TransferServer } from "../../loopback/transfer.js";
 import { transferApi } from "../../src/api/transfer.js";
 import type { ConfigInput } from "../../src/config.js";
+import { firestore } from "../../src/store/firebase.js";
 import { checkMatrix } from "../helpers/matrix.js";
 import {
   call,
@@ -103,8 +105,22 @@ describe("POST /v2/transfer through the real storage and auth clients", () => {
     assert.ok(dir, source);
 
     const [info] = await client.bucket(DEST).file(`${dir}/info`).download();
-    const parsed = JSON.parse(info.toString()) as { scales: { key: string; size: number[] }[] };
-    assert.deepEqual(parsed.scales[0]?.size, [256, 256, 256]);
+    assert.deepEqual(JSON.parse(info.toString()), {
+      "@type": "neuroglancer_multiscale_volume",
+      data_type: "uint8",
+      num_channels: 1,
+      scales: [
+        {
+          chunk_sizes: [[64, 64, 64]],
+          encoding: "raw",
+          key: "8.0x8.0x8.0",
+          resolution: [8, 8, 8],
+          size: [256, 256, 256],
+          offset: [0, 0, 0],
+        },
+      ],
+      type: "image",
+    });
 
     assert.equal(transfer.requests.length, 8);
     const starts = new Set<string>();
@@ -116,18 +132,33 @@ describe("POST /v2/transfer through the real storage and auth clients", () => {
       assert.equal(claims.iss, "https://accounts.google.com");
       const job = r.body as {
         location: string;
+        glbstart: number[];
         start: number[];
         size: number[];
         model_name: string;
         dest: string;
       };
+      assert.deepEqual(job.glbstart, [872, 1872, 2872]);
       assert.equal(job.location, GRAYSCALE);
       assert.equal(job.model_name, TRANSFER_MODEL);
       assert.equal(job.dest, `${DEST}/${dir}/8.0x8.0x8.0`);
       assert.deepEqual(job.size, [128, 128, 128]);
       starts.add(job.start.join(","));
     }
-    assert.equal(starts.size, 8, "eight distinct blocks");
+    assert.deepEqual(
+      [...starts].sort(),
+      [
+        "1000,2000,3000",
+        "1000,2000,2872",
+        "1000,1872,3000",
+        "1000,1872,2872",
+        "872,2000,3000",
+        "872,2000,2872",
+        "872,1872,3000",
+        "872,1872,2872",
+      ].sort(),
+      "the eight blocks around the center",
+    );
     assert.ok(metadata.identityRequests.includes(transfer.url));
   });
 
@@ -142,6 +173,12 @@ describe("POST /v2/transfer through the real storage and auth clients", () => {
     assert.equal(res.status, 400);
     assert.equal(res.body.code, "invalid_argument");
     assert.match(res.body.detail, /cleft:v9 is not available/);
+    // A dataset that lists no transfer models offers none.
+    await firestore().collection("clio_datasets").doc(PUBLIC_DS).update({ transfer: FieldValue.delete() });
+    server.deps.datasets.invalidate();
+    const none = await post<ErrorBody>(server, "admin", { ...body, dataset: PUBLIC_DS });
+    assert.equal(none.status, 400);
+    assert.equal(none.body.code, "invalid_argument");
     assert.equal(transfer.requests.length, 0);
     const [files] = await client.bucket(DEST).getFiles();
     assert.equal(files.length, 0);
@@ -222,12 +259,20 @@ describe("POST /v2/transfer through the real storage and auth clients", () => {
     assert.equal((await post(server, "reader")).status, 200);
     assert.equal(transfer.requests.length, 11, "three blocks were retried once");
 
-    const noRetries = await start({ transferRetries: 0 });
+    const twoRetries = await start({ transferRetries: 2 });
     transfer.requests.length = 0;
-    transfer.failNext(100, 500);
-    const failed = await post<ErrorBody>(noRetries, "reader");
+    transfer.failNext(1000, 500);
+    const failed = await post<ErrorBody>(twoRetries, "reader");
     assert.equal(failed.status, 502);
     assert.equal(failed.body.code, "bad_gateway");
+    assert.match(failed.body.detail, /8 of 8/);
+    assert.equal(transfer.requests.length, 24, "each block tried three times");
+
+    // A job the service refuses (4xx) is not retried.
+    transfer.requests.length = 0;
+    transfer.failNext(1000, 400);
+    const refused = await post<ErrorBody>(server, "reader");
+    assert.equal(refused.status, 502);
     assert.equal(transfer.requests.length, 8);
 
     transfer.failNext(0);

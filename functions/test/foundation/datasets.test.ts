@@ -120,7 +120,7 @@ describe("datasets", () => {
   });
 
   describe("GET /v2/datasets/{id}", () => {
-    it("returns the dataset, 404 without access (security L6) and 404 when missing, never null", async () => {
+    it("returns the dataset, 403 without access and 404 when missing, never null", async () => {
       const ok = await call<Record<string, unknown>>(server.url, "GET", `/v2/datasets/${PRIVATE_DS}`, {
         token: tokens.reader,
       });
@@ -134,8 +134,8 @@ describe("datasets", () => {
           token: tokens.unknown,
         },
       );
-      assert.equal(denied.status, 404);
-      assert.equal(denied.body.code, "not_found");
+      assert.equal(denied.status, 403);
+      assert.equal(denied.body.code, "permission_denied");
       const missing = await call<{ code: string }>(server.url, "GET", "/v2/datasets/nope", {
         token: tokens.admin,
       });
@@ -152,7 +152,7 @@ describe("datasets", () => {
         { method: "GET", path: `/v2/datasets/${PRIVATE_DS}` },
         {
           anonymous: 401,
-          unknown: 404,
+          unknown: 403,
           reader: 200,
           writer: 200,
           datasetAdmin: 200,
@@ -324,8 +324,14 @@ describe("datasets", () => {
         body: [PUBLIC_DS],
       });
       assert.equal(res.status, 200);
+      // No longer public: a stranger is stopped at the gate (403, as for any dataset they cannot
+      // read, so ids cannot be probed), and an admin learns it is gone.
       assert.equal(
         (await call(server.url, "GET", `/v2/datasets/${PUBLIC_DS}`, { token: tokens.unknown })).status,
+        403,
+      );
+      assert.equal(
+        (await call(server.url, "GET", `/v2/datasets/${PUBLIC_DS}`, { token: tokens.admin })).status,
         404,
       );
       const bad = await call(server.url, "DELETE", "/v2/datasets", {

@@ -23,15 +23,18 @@ const failing = defineGroup({
     route({
       method: "get",
       path: "/",
+      allow: "signedIn",
       summary: "throws an internal error",
       handler: () => Promise.reject(new Error("database password is hunter2")),
     }),
     route({
       method: "post",
       path: "/echo",
+      allow: "signedIn",
       alsoPut: true,
       summary: "echoes a small body",
       body: z.strictObject({ n: z.number() }),
+      response: z.strictObject({ n: z.number() }),
       handler: ({ body }) => Promise.resolve(body),
     }),
   ],

@@ -7,7 +7,7 @@ import type { Server } from "node:http";
 import { SignJWT } from "jose";
 import { configSchema, type Config, type ConfigInput } from "../../src/config.js";
 import { createApp } from "../../src/http/app.js";
-import { createDeps, type Deps } from "../../src/services/deps.js";
+import { createRoot, type Root } from "../../src/services/root.js";
 import type { ApiGroup } from "../../src/http/route.js";
 import type { Logger, LogFields } from "../../src/log.js";
 import { firestore } from "../../src/store/firebase.js";
@@ -33,7 +33,7 @@ export interface LogLine {
 
 export interface TestServer {
   url: string;
-  deps: Deps;
+  deps: Root;
   logs: LogLine[];
   close(): Promise<void>;
 }
@@ -48,8 +48,9 @@ export async function serve(
     warn: (message, fields = {}) => logs.push({ level: "warn", message, fields }),
     error: (message, fields = {}) => logs.push({ level: "error", message, fields }),
   };
-  const deps = createDeps({ config: testConfig(overrides), db: firestore(), log });
-  const app = createApp(groups, deps);
+  const deps = createRoot({ config: testConfig(overrides), db: firestore(), log });
+  // Every answer is parsed against its route's response schema: drift fails the test.
+  const app = createApp(groups, deps, { checkResponses: true });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });

@@ -5,8 +5,9 @@
  * NEUROFIRE_E2E_FIRESTORE, because the Functions emulator must share it.
  */
 import { startFirestoreEmulator, type FirestoreEmulator } from "../../../scripts/lib/firestore-emulator.js";
+import { TEST_PROJECT_ID } from "./project.js";
 
-export const TEST_PROJECT_ID = "demo-neurofire";
+export { TEST_PROJECT_ID };
 
 let emulator: FirestoreEmulator | undefined;
 

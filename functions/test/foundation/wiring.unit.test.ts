@@ -26,6 +26,19 @@ describe("wiring", () => {
     assert.equal(new Set(names).size, names.length);
   });
 
+  it("loads, for each HTTP function, the group of its own name, and imports none at startup", async () => {
+    const served: string[] = [];
+    for (const [name, fn] of Object.entries(functions as Record<string, unknown>)) {
+      const loadGroup = (fn as { loadGroup?: () => Promise<{ name: string }> }).loadGroup;
+      if (!loadGroup) continue; // a trigger
+      assert.equal((await loadGroup()).name, name, `export ${name}`);
+      served.push(name);
+    }
+    assert.deepEqual(served.sort(), [...apiGroups.map((g) => g.name), "docs"].sort());
+    const index = readFileSync(path.join(import.meta.dirname, "..", "..", "src", "index.ts"), "utf8");
+    assert.doesNotMatch(index, /^import .*\.\/api\//m, "index.ts imports API modules only lazily");
+  });
+
   it("routes every route of every group through Hosting to that group's function", () => {
     // Hosting takes the first rewrite that matches; ours are exact paths or `/prefix{,/**}`.
     const matches = (source: string, urlPath: string) => {
