@@ -29,8 +29,9 @@ import {
   FIELD_WEIGHTS,
   publishCatalogIndex,
 } from "../functions/src/services/catalog-index.js";
-import { benchRecord, contentHash, harvestWriteBench } from "../functions/src/services/harvest.js";
+import { contentHash } from "../functions/src/services/harvest.js";
 import { startFirestoreEmulator } from "../scripts/lib/firestore-emulator.js";
+import { benchRecord, harvestWriteBench } from "./harvest.js";
 import { runSearchBench, syntheticCorpus } from "./search.js";
 
 const PROJECT_ID = "demo-neurofire";

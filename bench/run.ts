@@ -9,8 +9,19 @@ import path from "node:path";
 
 // catalog includes the search engine's 300k-record comparison with FTS5; `search` alone adds the
 // engine-level figures (build time, blob size) and is opt-in to keep one run shorter.
-const DEFAULT = ["foundation", "annotations", "files", "signatures", "catalog", "coldstart", "connectome"];
-const BENCHES = [...DEFAULT, "search"];
+const DEFAULT = [
+  "foundation",
+  "annotations",
+  "files",
+  "signatures",
+  "catalog",
+  "coldstart",
+  "connectome",
+  "security",
+  "json-annotations",
+];
+// `harvest` alone: the harvest write rate vs raw BulkWriter (catalog reports it too).
+const BENCHES = [...DEFAULT, "search", "harvest"];
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const unknown = chosen.filter((b) => !BENCHES.includes(b));
 if (unknown.length > 0) {

@@ -13,7 +13,12 @@ import { parseArgs } from "node:util";
 
 import cliProgress from "cli-progress";
 
-import { startUpstreamServer, type UpstreamServer } from "../functions/loopback/upstream.js";
+import {
+  HIPPOCAMPOME_MARKERS_PATH,
+  HIPPOCAMPOME_TYPES_PATH,
+  startUpstreamServer,
+  type UpstreamServer,
+} from "../functions/loopback/upstream.js";
 import { ApiError } from "../functions/src/errors.js";
 import { catalogSourceSchema, type RunRecord } from "../functions/src/schemas/catalog.js";
 import { runHarvest } from "../functions/src/services/harvest.js";
@@ -107,15 +112,27 @@ async function main(): Promise<number> {
         ...(limit !== undefined ? { limit } : {}),
         ...(mode ? { mode } : {}),
         ...(values["time-budget-ms"] ? { timeBudgetMs: Number(values["time-budget-ms"]) } : {}),
-        // The loopback server needs no spacing between requests.
-        ...(upstream ? { hostPolicy: { minIntervalMs: 0, concurrency: 4 } } : {}),
+        // The loopback server needs no spacing between requests, and serves Hippocampome's
+        // published tables (GitHub in production) at their own paths.
+        ...(upstream
+          ? {
+              hostPolicy: { minIntervalMs: 0, concurrency: 4 },
+              typesCsvUrl: baseUrl + HIPPOCAMPOME_TYPES_PATH,
+              markersCsvUrl: baseUrl + HIPPOCAMPOME_MARKERS_PATH,
+            }
+          : {}),
         onProgress: show,
       },
     );
     show(run);
     bar.stop();
     console.log(`Run ${run.id}: ${run.status}`);
-    console.log(JSON.stringify(run.counts));
+    const { fetched, created, updated, unchanged, unreadable, withdrawn, errors } = run.counts;
+    console.log(
+      `fetched ${fetched}, written ${created + updated} (${created} new, ${updated} changed), ` +
+        `unchanged ${unchanged}, unreadable ${unreadable}, withdrawn ${withdrawn}, errors ${errors}`,
+    );
+    for (const u of run.unreadable.slice(0, 10)) console.log(`  unreadable ${u.id ?? ""}: ${u.reason}`);
     for (const e of run.errors.slice(-5)) console.log(`  error: ${e.message}`);
     if (run.status === "paused") console.log("Paused: run the same command again to continue this run.");
     return run.status === "failed" ? 1 : 0;

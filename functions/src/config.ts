@@ -255,6 +255,37 @@ export const settings = {
     "DANDI search term selecting dandisets; empty: hippocampus.",
     z.string(),
   ),
+  // The sources' published files and fallbacks (the sites do not serve everything we need).
+  hippocampomeSearchUrl: text(
+    "HIPPOCAMPOME_SEARCH_URL",
+    "",
+    "Hippocampome search_engine_json.php URL; empty: {base}/php/…, then {base}/csv2db/… on 404.",
+    optionalUrl,
+  ),
+  hippocampomeTypesCsvUrl: text(
+    "HIPPOCAMPOME_TYPES_CSV_URL",
+    "https://raw.githubusercontent.com/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1/type.csv",
+    "Hippocampome's published type table (Latin-1); the site itself does not serve one.",
+    z.url({ protocol: /^https?$/ }),
+  ),
+  hippocampomeMarkersCsvUrl: text(
+    "HIPPOCAMPOME_MARKERS_CSV_URL",
+    "https://raw.githubusercontent.com/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1/markerdata.csv",
+    "Hippocampome's published marker evidence (Latin-1).",
+    z.url({ protocol: /^https?$/ }),
+  ),
+  hippocampomeConnectionsCsvUrl: text(
+    "HIPPOCAMPOME_CONNECTIONS_CSV_URL",
+    "",
+    "Hippocampome connection table; empty: {base}/php/data/conndata.csv.",
+    optionalUrl,
+  ),
+  neuromorphoExtraCaPem: text(
+    "NEUROMORPHO_EXTRA_CA_PEM",
+    "",
+    "PEM certificate(s) trusted for neuromorpho.org when its chain misses an intermediate.",
+    z.string(),
+  ),
   harvestIntervalHours: text(
     "HARVEST_INTERVAL_HOURS",
     "neuromorpho=168,hippocampome=24,modeldb=24,dandi=24",
@@ -378,23 +409,49 @@ export const settings = {
       .min(1024 * 1024),
   ),
   // ---- end security review ---------------------------------------------------------------------
+  // ---- issue 12: keys, session age, rate limits, storage caps ----
+  maxSessionAgeSeconds: int(
+    "MAX_SESSION_AGE_SECONDS",
+    30 * 24 * 3600,
+    "Oldest sign-in an API token may be renewed from; /v2/server/token refuses (401) after it.",
+    z.number().int().positive(),
+  ),
+  keyCacheSeconds: int(
+    "KEY_CACHE_SECONDS",
+    30,
+    "How long an instance trusts a looked-up API key or viewer token; bounds revocation delay (0-60).",
+    z.number().int().min(0).max(60),
+  ),
+  rateLimits: text(
+    "RATE_LIMITS",
+    "",
+    "Per-principal limits as class=count: read, write, anonymous per minute per instance (defaults " +
+      "600, 120, 60), costly per UTC day across instances (200); 0 turns a class off. docs/rate-limits.md.",
+    z.string().transform((s, ctx) => {
+      const out = { read: 600, write: 120, anonymous: 60, costly: 200 };
+      for (const pair of s
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const m = /^(read|write|anonymous|costly)=(\d+)$/.exec(pair);
+        if (!m) {
+          ctx.addIssue({ code: "custom", message: `RATE_LIMITS: "${pair}" is not class=count` });
+          return z.NEVER;
+        }
+        out[m[1] as keyof typeof out] = Number(m[2]);
+      }
+      return out;
+    }),
+  ),
+  kvMaxKeysPerUser: int(
+    "KV_MAX_KEYS_PER_USER",
+    10_000,
+    "Most KV keys one user may store across all scopes (429 past it).",
+    z.number().int().positive(),
+  ),
 };
 
 type Settings = typeof settings;
-
-/**
- * When each source's scheduled harvest function wakes up (Cloud Scheduler cron, UTC). Not params:
- * the SDK takes a schedule only as a literal string at deploy time. Each wake-up continues a run
- * that paused on its time budget, or starts a new one once HARVEST_INTERVAL_HOURS has passed, so
- * a long NeuroMorpho run finishes within hours, not a week later. Staggered across the hour so
- * two runs rarely rebuild the index at once.
- */
-export const harvestSchedules = {
-  neuromorpho: "5 * * * *",
-  hippocampome: "20 * * * *",
-  modeldb: "35 * * * *",
-  dandi: "50 * * * *",
-} as const;
 
 /** HS256 key of API tokens; clio-store's FLYEM_SECRET, shared with services that accept them. */
 export const tokenSecret = defineSecret("FLYEM_SECRET");

@@ -89,3 +89,12 @@ export const connectome = httpFunction(
 export const activity = httpFunction(
   lazyGroup("activity", async () => (await import("./api/activity.js")).activityApi),
 );
+// Scoped API keys and viewer tokens; the audit trail (issue 12).
+export const keys = httpFunction(lazyGroup("keys", async () => (await import("./api/keys.js")).keysApi));
+export const audit = httpFunction(lazyGroup("audit", async () => (await import("./api/audit.js")).auditApi));
+// Body (neuron) annotations: each instance holds a replica of the datasets it serves (see
+// docs/json-annotations.md), so it gets the memory for MANC-sized ones.
+export const jsonannotations = httpFunction(
+  lazyGroup("jsonannotations", async () => (await import("./api/json-annotations.js")).jsonAnnotationsApi),
+  { memory: "1GiB" },
+);

@@ -27,7 +27,8 @@ function mask(value: unknown, depth: number): unknown {
   if (Array.isArray(value)) return value.map((v) => mask(v, depth + 1));
   if (value === null || typeof value !== "object" || value instanceof Date) return value;
   const out: LogFields = {};
-  for (const [key, v] of Object.entries(value)) out[key] = SECRET_KEY.test(key) ? "[redacted]" : mask(v, depth + 1);
+  for (const [key, v] of Object.entries(value))
+    out[key] = SECRET_KEY.test(key) ? "[redacted]" : mask(v, depth + 1);
   return out;
 }
 

@@ -15,7 +15,11 @@ import { startNeuprintServer } from "../../functions/loopback/neuprint.js";
 import { createServiceAccount, loadServiceAccount } from "../../functions/loopback/service-account.js";
 import { seedBucketFromDir, startStorageServer } from "../../functions/loopback/storage.js";
 import { startTransferServer } from "../../functions/loopback/transfer.js";
-import { startUpstreamServer } from "../../functions/loopback/upstream.js";
+import {
+  HIPPOCAMPOME_MARKERS_PATH,
+  HIPPOCAMPOME_TYPES_PATH,
+  startUpstreamServer,
+} from "../../functions/loopback/upstream.js";
 import { crawlAll } from "../../functions/src/services/file-catalog.js";
 import { DatasetStore } from "../../functions/src/store/datasets.js";
 import { PROJECT_ID, ROOT } from "./local-env.js";
@@ -98,6 +102,9 @@ export async function startLoopbacks(neuprintToken: string): Promise<Loopbacks> 
       MODELDB_BASE_URL: upstream.url,
       DANDI_BASE_URL: upstream.url,
       ACTIVITY_BUCKET: BUCKETS.activity,
+      // Hippocampome's published tables (GitHub in production), served by the same loopback.
+      HIPPOCAMPOME_TYPES_CSV_URL: upstream.url + HIPPOCAMPOME_TYPES_PATH,
+      HIPPOCAMPOME_MARKERS_CSV_URL: upstream.url + HIPPOCAMPOME_MARKERS_PATH,
     },
     env: { GCE_METADATA_HOST: metadata.host, METADATA_SERVER_DETECTION: "assume-present" },
     lines: [

@@ -1,5 +1,6 @@
 /** `/v2/datasets`: clio's dataset metadata. */
 import { z } from "zod";
+import { datasetChangesRoute } from "./audit.js";
 import { sendList } from "../http/paging.js";
 import { arrayPages } from "../store/pages.js";
 import { pageQueryShape } from "../schemas/common.js";
@@ -75,5 +76,7 @@ export const datasetsApi = defineGroup({
         return { deleted: await deleteDatasets(deps, body) };
       },
     }),
+    // issue 12: GET /:dataset/changes, the dataset's change feed (api/audit.ts).
+    datasetChangesRoute,
   ],
 });

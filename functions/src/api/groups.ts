@@ -7,11 +7,14 @@ import type { ApiGroup } from "../http/route.js";
 import { annotationsV1Api } from "./annotations-v1.js";
 import { annotationsApi } from "./annotations.js";
 import { atlasApi, atlasVerifyApi } from "./atlas.js";
+import { auditApi } from "./audit.js";
 import { catalogAdminApi, catalogApi } from "./catalog.js";
 import { activityApi } from "./activity.js";
 import { connectomeApi } from "./connectome.js";
 import { datasetsApi } from "./datasets.js";
 import { filesApi } from "./files.js";
+import { jsonAnnotationsApi } from "./json-annotations.js";
+import { keysApi } from "./keys.js";
 import { kvApi } from "./kv.js";
 import { neuprintApi } from "./neuprint.js";
 import { pullRequestApi } from "./pull-request.js";
@@ -42,6 +45,9 @@ export const apiGroups: ApiGroup[] = [
   filesApi,
   catalogApi,
   catalogAdminApi,
+  jsonAnnotationsApi,
   connectomeApi,
   activityApi,
+  keysApi,
+  auditApi,
 ];

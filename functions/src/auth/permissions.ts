@@ -8,6 +8,7 @@
  * could not read; clio_write alone failed has_role('clio_general')), this follows the docs.
  */
 import type { User } from "../schemas/users.js";
+import { scopeOf } from "./scope.js";
 
 const LADDER = ["clio_read", "clio_general", "clio_write", "dataset_admin"] as const;
 type LadderRole = (typeof LADDER)[number];
@@ -39,6 +40,17 @@ export function isAdmin(user: User): boolean {
 
 /** The user's highest ladder rank on a dataset (-1 when none). */
 function level(user: User, dataset: string | undefined, isPublic: boolean): number {
+  // A key's scope (auth/scope.ts): nothing outside its datasets, nothing above its role.
+  const scope = scopeOf(user);
+  if (scope) {
+    if (dataset === undefined || !scope.datasets.includes(dataset)) return -1;
+    return Math.min(ownLevel(user, dataset, isPublic), rank(scope.role));
+  }
+  return ownLevel(user, dataset, isPublic);
+}
+
+/** The user's own rank on a dataset, ignoring any key scope (for clamping a user to a scope). */
+export function ownLevel(user: User, dataset: string | undefined, isPublic: boolean): number {
   if (isAdmin(user)) return LADDER.length;
   let best = isPublic ? rank(PUBLIC_LEVEL) : -1;
   // dataset_admin is per dataset only; a global "dataset_admin" would be meaningless.

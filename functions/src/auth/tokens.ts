@@ -8,13 +8,15 @@
 import { OAuth2Client } from "google-auth-library";
 import { decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT, type JWTPayload } from "jose";
 import type { Config } from "../config.js";
-import { ApiError, unauthenticated, unavailable } from "../errors.js";
+import { ApiError, forbidden, unauthenticated, unavailable } from "../errors.js";
 import { email } from "../schemas/common.js";
 import { firebaseAuth } from "../store/firebase.js";
 import { TtlCache } from "../store/cache.js";
 import type { TokenStateStore } from "../store/token-state.js";
+import type { Scope } from "./scope.js";
 
-export type TokenKind = "api" | "google" | "firebase";
+/** "key" and "viewer": API keys and viewer tokens (auth/keys.ts), always scoped. */
+export type TokenKind = "api" | "google" | "firebase" | "key" | "viewer";
 
 export interface Principal {
   email: string;
@@ -23,6 +25,9 @@ export interface Principal {
   claims: Record<string, unknown>;
   /** Expiry, seconds since the epoch. */
   exp: number;
+  /** For API keys and viewer tokens: the key's id and scope (auth/keys.ts, auth/scope.ts). */
+  keyId?: string;
+  scope?: Scope;
 }
 
 const GOOGLE_ISSUERS = ["accounts.google.com", "https://accounts.google.com"];
@@ -170,13 +175,37 @@ export class TokenVerifier {
   async issue(principal: Principal): Promise<string> {
     if (!this.config.tokenSecret)
       throw unavailable("API tokens are not configured on this server (FLYEM_SECRET)");
+    // A scoped key must not turn into an unscoped token.
+    if (principal.kind === "key" || principal.kind === "viewer")
+      throw forbidden("API keys and viewer tokens cannot be exchanged for an API token");
+    // L2: a renewed token keeps the start of the sign-in it descends from; past the maximum
+    // session age the caller must sign in with Google or Firebase again.
+    const started = sessionStart(principal, this.now());
+    if (this.now() - started * 1000 > this.config.maxSessionAgeSeconds * 1000)
+      throw unauthenticated(
+        "This session is older than MAX_SESSION_AGE_SECONDS; sign in with Google or Firebase again",
+      );
     const generation = await this.tokenState.generation(principal.email);
-    return signApiToken(this.config, principal.email, principal.claims, generation, this.now());
+    return signApiToken(this.config, principal.email, principal.claims, generation, this.now(), started);
   }
 
   forget(): void {
     this.verified.clear();
   }
+}
+
+/**
+ * When the session behind `principal` started, seconds since the epoch: an API token's `sst`
+ * (its `iat` for tokens issued before sessions were tracked); for a Google or Firebase ID token
+ * its `iat`, since that token is fresh proof from Google (their `auth_time` may be months old).
+ */
+export function sessionStart(principal: Principal, nowMs: number): number {
+  const { claims } = principal;
+  for (const name of principal.kind === "api" ? ["sst", "iat"] : ["iat"]) {
+    const value = claims[name];
+    if (typeof value === "number") return value;
+  }
+  return Math.floor(nowMs / 1000);
 }
 
 function principalFromVerifiedClaims(claims: Record<string, unknown>, kind: TokenKind): Principal {
@@ -201,9 +230,12 @@ export function signApiToken(
   claims: Record<string, unknown>,
   generation: number,
   nowMs: number,
+  sessionStarted?: number,
 ): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
   const profile: Record<string, unknown> = {};
+  // `sst`: start of the sign-in session, carried through renewals (L2).
+  profile.sst = sessionStarted ?? iat;
   for (const claim of PROFILE_CLAIMS) if (claims[claim] !== undefined) profile[claim] = claims[claim];
   return new SignJWT({ ...profile, email, gen: generation })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })

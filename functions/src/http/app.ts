@@ -5,13 +5,14 @@
  */
 import { randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
-import type { z } from "zod";
+import { ZodNever, ZodObject, ZodPipe, type z } from "zod";
 import { ANONYMOUS, makeCaller, type Caller } from "../auth/caller.js";
 import { bearerToken, type Principal } from "../auth/tokens.js";
 import { ApiError, badRequest, forbidden, toIssues, unauthenticated } from "../errors.js";
 import { withFields } from "../log.js";
 import type { Root } from "../services/root.js";
 import { cors } from "./cors.js";
+import { guardProvider, type Guard } from "./guard.js";
 import { type Allow, type ApiGroup, type RouteDef } from "./route.js";
 
 export interface AppOptions {
@@ -42,14 +43,34 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
   throw badRequest(`Invalid ${where}${at}: ${first?.message ?? "malformed"}`, issues);
 }
 
+/**
+ * clio (FastAPI) ignored query keys it did not know, and clients rely on it (`app=natverse`,
+ * `app=clio-py`, schlegelp's bare `?v0.9.3`): a strict query schema gets only its own keys.
+ * Schemas that accept extra keys on purpose (catchall, e.g. catalog facets) get them all.
+ */
+function knownQueryKeys(schema: z.ZodType | undefined, query: unknown): unknown {
+  let inner: z.ZodType | undefined = schema;
+  while (inner instanceof ZodPipe) inner = inner.in as z.ZodType;
+  if (!(inner instanceof ZodObject) || !(inner.def.catchall instanceof ZodNever)) return query;
+  if (query === null || typeof query !== "object") return query;
+  const keys = Object.keys(inner.shape);
+  return Object.fromEntries(Object.entries(query).filter(([k]) => keys.includes(k)));
+}
+
 /** Who is calling: anonymous without a bearer token (where the route allows it), else verified. */
-async function authenticate(req: Request, res: Response, root: Root, allow: Allow): Promise<Caller> {
+async function authenticate(
+  req: Request,
+  res: Response,
+  root: Root,
+  guard: Guard,
+  allow: Allow,
+): Promise<Caller> {
   const token = bearerToken(req.headers.authorization);
   let user = ANONYMOUS;
   let principal: Principal | undefined;
   if (token) {
-    principal = await root.verifier.verify(token);
-    user = await root.users.get(principal.email);
+    // issue 12: API keys and viewer tokens too; a key's scope clamps the user (http/guard.ts).
+    ({ principal, user } = await guard.authenticate(token));
     if (user.disabled) throw forbidden("Inactive user");
     res.locals.user = user.email;
   } else if (allow !== "anyone") {
@@ -75,20 +96,24 @@ async function authorize(
   return caller.requireRole(role, dataset);
 }
 
-function handle(def: RouteDef, root: Root, options: AppOptions) {
+function handle(def: RouteDef, root: Root, options: AppOptions, guard: Guard, group: string) {
+  const policy = guard.policy(group, def);
   return async (req: Request, res: Response) => {
-    const caller = await authenticate(req, res, root, def.allow);
+    const caller = await authenticate(req, res, root, guard, def.allow);
+    // issue 12: read-only keys refused writes; rate limits and quotas (http/guard.ts).
+    await guard.admit(policy, caller.principal, caller.user, req, res);
     const params = parse(def.params, req.params, "path");
     // The gate runs as early as its input allows: before the query and body are even parsed,
     // unless the dataset it is about comes from one of them.
     const early = typeof def.allow === "string" || (def.allow.from ?? "params") === "params";
     if (early) await authorize(def.allow, caller, root, { params, query: undefined, body: undefined });
-    const query = parse(def.query, req.query, "query");
+    const query = parse(def.query, knownQueryKeys(def.query, req.query), "query");
     const body = parse(def.body, req.body, "body");
     if (!early) await authorize(def.allow, caller, root, { params, query, body });
     res.locals.listMaxBytes = root.config.listMaxBytes; // security M1: byte budget of lists (http/paging.ts)
     const log = withFields(root.log, { requestId: req.requestId });
     const result = await def.handler({ ...caller, req, res, params, query, body, deps: root, log });
+    await guard.record(policy, { req, res, ...caller, params, body, result });
     if (res.headersSent) return;
     if (result === undefined) {
       res.status(204).end();
@@ -108,12 +133,21 @@ function handle(def: RouteDef, root: Root, options: AppOptions) {
   };
 }
 
-/** Parses JSON (also when sent as text/plain) unless the Functions runtime already did. */
+/**
+ * Parses JSON (also when sent as text/plain or with no Content-Type, as FastAPI did: malevnc and
+ * Python `requests.post(data=str)` send none) unless the Functions runtime already did. The raw
+ * bytes are kept in `req.rawBody`, as the runtime does, for routes that must parse them exactly.
+ */
 function jsonBody(maxBytes: number) {
   const parser = express.json({
     limit: maxBytes,
-    type: ["application/json", "application/*+json", "text/plain"],
+    type: (req) =>
+      !req.headers["content-type"] ||
+      Boolean((req as Request).is(["application/json", "application/*+json", "text/plain"])),
     strict: false,
+    verify: (req, _res, buf) => {
+      (req as Request).rawBody = buf;
+    },
   });
   return (req: Request, res: Response, next: NextFunction) => {
     if (req.rawBody !== undefined) {
@@ -211,6 +245,7 @@ export function createApp(
   app.use(cors(root.config.allowedOrigins));
   app.use(jsonBody(root.config.maxBodyBytes));
 
+  const guard = root.get(guardProvider);
   const prefix = root.config.urlPrefix;
   app.get(`${prefix}/healthz`, (_req, res) => {
     res.json({ ok: true });
@@ -218,7 +253,7 @@ export function createApp(
   for (const group of Array.isArray(groups) ? groups : [groups]) {
     const router = express.Router({ strict: false, mergeParams: true });
     for (const def of group.routes) {
-      const handler = handle(def, root, options);
+      const handler = handle(def, root, options, guard, group.name);
       router[def.method](def.path, handler);
       if (def.alsoPut) router.put(def.path, handler);
     }

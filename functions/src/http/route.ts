@@ -11,6 +11,7 @@ import type { Permission } from "../auth/permissions.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import type { Root } from "../services/root.js";
+import type { RateClass } from "./ratelimit.js";
 
 export type Method = "get" | "post" | "put" | "delete" | "head" | "patch";
 
@@ -63,11 +64,21 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown, R extends z.Zod
   response?: R;
   /** Also answer PUT with the same handler (clio accepts both on writes). */
   alsoPut?: boolean;
+  /** Rate-limit class (http/ratelimit.ts); default by method, or http/policy.ts's table. */
+  rateClass?: RateClass;
+  /** Record an audit entry after success (http/guard.ts); or listed in http/policy.ts. */
+  audit?: AuditDecl;
   /**
    * Resolves to the JSON body to send (null is sent as JSON null); resolve undefined after
    * writing the response yourself (streams, redirects).
    */
   handler(ctx: Ctx<P, Q, B>): Promise<z.input<R> | undefined | void>;
+}
+
+/** A mutation's audit action and the datasets whose change feed it joins (default: `:dataset`). */
+export interface AuditDecl {
+  action: string;
+  datasets?: (params: Record<string, string>, body: unknown, result: unknown) => string[];
 }
 
 /** Declares one route; the generic parameters are inferred from the schemas. */

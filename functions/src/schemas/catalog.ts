@@ -132,6 +132,8 @@ export const runCountsSchema = z.object({
   unchanged: z.number().int().nonnegative(),
   withdrawn: z.number().int().nonnegative(),
   errors: z.number().int().nonnegative(),
+  /** Listed records that could not be read; they never make a run partial (issue 11). */
+  unreadable: z.number().int().nonnegative().default(0),
 });
 export type RunCounts = z.infer<typeof runCountsSchema>;
 
@@ -159,6 +161,10 @@ export const runRecordSchema = z.object({
   counts: runCountsSchema,
   /** The most recent errors, newest last (capped); `counts.errors` has the total. */
   errors: z.array(runErrorSchema),
+  /** The unreadable records with their reasons, first ones kept (capped); `counts.unreadable` has the total. */
+  unreadable: z
+    .array(z.object({ id: z.string().optional(), reason: z.string(), url: z.string().optional() }))
+    .default([]),
   progress: z.object({
     phase: z.enum(["harvest", "sweep", "done"]),
     step: z.number().int().nonnegative(),

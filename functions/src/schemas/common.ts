@@ -2,9 +2,13 @@
 import { z } from "zod";
 
 /** Query-string booleans as clio's clients send them. */
-export const queryBool = z
-  .enum(["true", "false", "1", "0", "yes", "no"], { error: "must be true or false" })
-  .transform((v) => v === "true" || v === "1" || v === "yes");
+export const queryBool = z.preprocess(
+  // Python clients send True/False; clio (FastAPI) accepted any case.
+  (v) => (typeof v === "string" ? v.toLowerCase() : v),
+  z
+    .enum(["true", "false", "1", "0", "yes", "no"], { error: "must be true or false" })
+    .transform((v) => v === "true" || v === "1" || v === "yes"),
+);
 
 /**
  * A clio dataset id: a Firestore document id that also appears in paths and BigQuery names

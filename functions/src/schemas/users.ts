@@ -34,14 +34,18 @@ export const rolesResponseSchema = userSchema.extend({
 });
 
 /** One entry of `POST /v2/users`: roles always, the other fields only when sent. */
-export const userUpdateSchema = z.strictObject({
-  global_roles: roleList.optional(),
-  datasets: z.record(z.string().min(1).max(128), roleList).optional(),
-  groups: z.array(groupName).max(256).optional(),
-  name: z.string().max(256).optional(),
-  org: z.string().max(256).optional(),
-  disabled: z.boolean().optional(),
-});
+export const userUpdateSchema = z
+  .strictObject({
+    global_roles: roleList.optional(),
+    datasets: z.record(z.string().min(1).max(128), roleList).optional(),
+    groups: z.array(groupName).max(256).optional(),
+    name: z.string().max(256).optional(),
+    org: z.string().max(256).optional(),
+    disabled: z.boolean().optional(),
+    // The website's "new user" form repeats the key as `email`; accepted and ignored.
+    email: z.unknown().optional(),
+  })
+  .transform(({ email: _ignored, ...update }) => update);
 
 export const usersUpdateBodySchema = z
   .record(email, userUpdateSchema)

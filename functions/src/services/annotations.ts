@@ -224,11 +224,8 @@ export async function writeAnnotations(
   annotations: Annotation[],
   options: WriteOptions,
 ): Promise<string[]> {
-  if (options.replace && options.conditional.length > 0) {
-    throw badRequest(
-      "conditional only applies with replace=false (a replacing write overwrites every field)",
-    );
-  }
+  // clio ignored `conditional` on a replacing write (malevnc sends both with update=FALSE).
+  if (options.replace) options = { ...options, conditional: [] };
   if (options.moveKey !== undefined && annotations.length !== 1)
     throw badRequest("move_key applies to a single annotation only");
 

@@ -9,6 +9,7 @@ import { ADMIN_ONLY_DATASET_FIELDS, allows } from "../auth/permissions.js";
 import { storedDatasetSchema, type Dataset, type StoredDataset } from "../schemas/datasets.js";
 import type { User } from "../schemas/users.js";
 import { DATASETS, readStoredDataset } from "../store/datasets.js";
+import { recordTagMove } from "./json-annotations/versions.js";
 
 /** What this service needs of the composition root. */
 type Needs = Pick<Root, "datasets" | "db">;
@@ -132,6 +133,13 @@ export async function writeDatasets(
       }
     });
     for (const id of ids) tx.set(collection.doc(id), datasets[id]!);
+    // Reads of an older tag's body annotations need the moment the dataset moved past it.
+    snaps.forEach((snap, i) => {
+      const stored = snap.data() as StoredDataset | undefined;
+      const postedTag = datasets[ids[i]!]!.tag;
+      if (stored?.tag && postedTag && postedTag !== stored.tag)
+        recordTagMove(tx, deps.db, ids[i]!, { tag: stored.tag, uuid: stored.uuid }, postedTag);
+    });
   });
   deps.datasets.invalidate();
 }

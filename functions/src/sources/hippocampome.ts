@@ -1,17 +1,28 @@
 /**
- * Hippocampome.org: neuron types and their potential connections in the rodent hippocampal formation.
+ * Hippocampome.org: neuron types, their potential connections and their molecular markers in the
+ * rodent hippocampal formation.
  *
- * The site's only machine-readable query endpoint, `search_engine_json.php`, selects the type ids
- * in the configured subregions; it answers plain JSON on the main branch and JSON encoded twice on
- * the 2025 branch, an empty list for no match and `{"error"}` on bad queries — all are handled.
- * Type details and connections come from the published CSVs (`type.csv`, `conndata.csv`: BOM,
- * trailing spaces, sometimes Latin-1). Neuron pages are never scraped.
+ * What the site really serves (harvest review §2): the search script at
+ * `/php/search_engine_json.php` (the help page's `/csv2db/` path is tried when that 404s) and
+ * `/php/data/conndata.csv` (UTF-8 BOM, CRLF, one pair per row, layers joined by `; `). It does not
+ * serve a type table: type details and marker evidence come from the project's own published
+ * import files on GitHub (`csv2db_import_v2/iconv/latin1/{type,markerdata}.csv`, Latin-1). Every
+ * URL is a param. The all-`?` search patterns select every type that has a connection, so the
+ * subregion filter is applied here, on each type's subregion (`Sub` in the files, `SUB` in the
+ * query language). Neuron pages are never scraped.
  */
 import { z } from "zod";
 
 import type { CatalogCitation, CatalogContent } from "../schemas/catalog.js";
-import { UpstreamError } from "./http.js";
-import { joinUrl, uniq, type SourceHarvester, type SourceOptions, type StepProblem } from "./types.js";
+import { isNotFound, readCapped, UpstreamError } from "./http.js";
+import {
+  joinUrl,
+  uniq,
+  type SourceHarvester,
+  type SourceOptions,
+  type StepContext,
+  type StepProblem,
+} from "./types.js";
 
 /** Subregion codes of the hippocampal formation, as Hippocampome's query language spells them. */
 export const HIPPOCAMPOME_SUBREGIONS = ["DG", "CA3", "CA2", "CA1", "SUB", "EC"] as const;
@@ -38,15 +49,24 @@ const REGION_NAMES: Record<string, string> = {
 /** Academic server: one request at a time, two seconds apart. */
 export const HIPPOCAMPOME_HOST_POLICY = { concurrency: 1, minIntervalMs: 2000 };
 
+const GITHUB_DATA = "https://raw.githubusercontent.com/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1";
+export const HIPPOCAMPOME_DEFAULT_TYPES_CSV_URL = `${GITHUB_DATA}/type.csv`;
+export const HIPPOCAMPOME_DEFAULT_MARKERS_CSV_URL = `${GITHUB_DATA}/markerdata.csv`;
+
 export interface HippocampomeOptions extends SourceOptions {
+  /** Default `{base}/php/search_engine_json.php`, then `{base}/csv2db/…` on 404. */
   searchUrl?: string;
+  /** Default: the published type table on GitHub (Latin-1). */
   typesCsvUrl?: string;
-  /** The GitHub copies of the CSVs are Latin-1. */
   typesCsvEncoding?: "utf-8" | "latin1";
+  /** Default `{base}/php/data/conndata.csv`. */
   connectionsCsvUrl?: string;
+  /** Default: the published marker evidence on GitHub (Latin-1). */
+  markersCsvUrl?: string;
 }
 
 const CITATIONS: CatalogCitation[] = [
+  { text: "Hippocampome.org (RRID:SCR_009023)" },
   { text: "Wheeler DW et al. (2015) Hippocampome.org. eLife 4:e09960", doi: "10.7554/eLife.09960" },
   { text: "Wheeler DW et al. (2024) Hippocampome.org 2.0. eLife 12:RP90597", doi: "10.7554/eLife.90597" },
 ];
@@ -122,14 +142,41 @@ export function typeLayers(subregion: string, axonDendrite: string, soma: string
   return out;
 }
 
+/** `Sub` (the files) and `SUB` (the query language) are one subregion. */
+export function normalSubregion(code: string): string {
+  const upper = code.trim().toUpperCase();
+  return upper.startsWith("CA3") ? "CA3" : upper;
+}
+
+/**
+ * The search answers formal names (`DG (e)2201p-CA3_00110-CA2_0010 Granule`); the catalog uses
+ * the short form (`DG Granule`) when the type table has no row for the type.
+ */
+export function shortName(formal: string): string {
+  const m = /^(\S+) \([ei]\)\S+ (.+)$/.exec(formal.trim());
+  return m ? `${m[1]} ${m[2]!.trim()}` : formal.trim();
+}
+
+/** Subregion of a type: its type-table row, else the region word of its formal name, else its id. */
+export function typeSubregion(id: string, row: Record<string, string> | undefined, formal?: string) {
+  const fromName = formal ? /^(\S+) \(/.exec(formal.trim())?.[1] : undefined;
+  return normalSubregion(row?.subregion || fromName || (HIPPOCAMPOME_SUBREGIONS[Number(id[0]) - 1] ?? ""));
+}
+
+export interface TypeMarkers {
+  positive: string[];
+  negative: string[];
+}
+
 export function mapHippocampomeType(
   id: string,
   row: Record<string, string> | undefined,
   searchName: string | undefined,
   siteUrl: string,
+  markers?: TypeMarkers,
 ): CatalogContent {
-  const subregion = row?.subregion || (HIPPOCAMPOME_SUBREGIONS[Number(id[0]) - 1] ?? "");
-  const name = row?.short_name || searchName || `Hippocampome type ${id}`;
+  const subregion = typeSubregion(id, row, searchName);
+  const name = row?.short_name || (searchName ? shortName(searchName) : `Hippocampome type ${id}`);
   const supertype = row?.supertype ?? "";
   // "S010101:Glutamatergic GC:Granule:DG" → ["Glutamatergic GC", "Granule"]
   const supertypeNames = supertype.split(":").slice(1, -1);
@@ -142,6 +189,8 @@ export function mapHippocampomeType(
     axonDendritePattern: uniq([row?.axon_dendrite_pattern]),
     somaPattern: uniq([row?.soma_pattern]),
     projectionPattern: uniq([row?.projection_pattern]),
+    formalName: uniq([row?.full_name || searchName]),
+    markersNegative: markers?.negative ?? [],
   };
   for (const key of Object.keys(attributes)) if (attributes[key]!.length === 0) delete attributes[key];
   return {
@@ -150,12 +199,16 @@ export function mapHippocampomeType(
     sourceId: `type:${id}`,
     kind: "neuron type",
     name,
-    description: uniq([row?.full_name, supertype ? `Supertype ${supertype}` : undefined]).join(". "),
+    description: uniq([
+      row?.full_name || searchName,
+      supertype ? `Supertype ${supertype}` : undefined,
+      row?.explanatory_notes,
+    ]).join(". "),
     species: ["rat", "mouse"],
     brainRegions: uniq(["hippocampal formation", REGION_NAMES[subregion] ?? subregion]),
     cellTypes: uniq([name, ...supertypeNames]),
     layers: typeLayers(subregion, row?.axon_dendrite_pattern ?? "", row?.soma_pattern ?? ""),
-    markers: [],
+    markers: markers?.positive ?? [],
     files: [],
     links: [{ rel: "page", url: joinUrl(siteUrl, `php/neuron_page.php?id=${id}`) }],
     licence: null,
@@ -164,6 +217,14 @@ export function mapHippocampomeType(
     sourceModified: null,
     sourceVersion: null,
   };
+}
+
+/** `DG:smi` (as conndata.csv sometimes writes it) → `DG:SMi`, the spelling of the layer table. */
+function layerCode(value: string): string {
+  const [region = "", layer = ""] = value.trim().split(":");
+  const sub = normalSubregion(region);
+  const known = HIPPOCAMPOME_LAYERS[sub]?.find((l) => l.toLowerCase() === layer.toLowerCase());
+  return layer ? `${sub}:${known ?? layer}` : value.trim();
 }
 
 export function mapHippocampomeConnection(
@@ -175,7 +236,7 @@ export function mapHippocampomeConnection(
   const post = row.Target_ID!;
   const preName = row.Source_Name || types.get(pre)?.name || pre;
   const postName = row.Target_Name || types.get(post)?.name || post;
-  const layers = uniq((row.Layers ?? "").split(/[;|]/));
+  const layers = uniq((row.Layers ?? "").split(/[;|]/).map(layerCode));
   return {
     id: `hippocampome:conn:${pre}-${post}`,
     source: "hippocampome",
@@ -207,27 +268,98 @@ export function neuronQuery(subregions: string[]): string {
   const clauses = subregions
     .filter((s) => HIPPOCAMPOME_LAYERS[s])
     .map((s) => `Soma:${s}:${"?".repeat(HIPPOCAMPOME_LAYERS[s]!.length)}`);
+  // The all-`?` patterns select every type whatever the subregions: filtering happens client-side.
   return `Neuron:(Morphology:(${clauses.join(" OR ")}))`;
+}
+
+/**
+ * Positive and negative markers per type id from `markerdata.csv`: row 6 holds the marker
+ * abbreviations, column 5 the type id (`1-000`); a cell's `{p}`/`{cp}` tag is positive, `{n}`/`{cn}`
+ * negative. Weak, conflicting and inference-only evidence (digit and `i` tags) is left out.
+ */
+const GREEK: Record<string, string> = { alpha: "α", beta: "β", gamma: "γ", delta: "δ" };
+
+export function parseMarkers(text: string): Map<string, TypeMarkers> {
+  const rows = parseCsv(text);
+  const out = new Map<string, TypeMarkers>();
+  const header = rows.findIndex((r) => r[1]?.startsWith("Active (N)"));
+  if (header < 1) return out;
+  const names = rows[header - 1]!;
+  const columns: [number, string][] = [];
+  for (let c = 16; c < names.length; c++) {
+    const name = names[c]!.trim().replace(/\\(alpha|beta|gamma|delta)\s*/g, (_, g: string) => GREEK[g]!);
+    if (!name || /^\d+$/.test(name)) break;
+    columns.push([c, name]);
+  }
+  for (const row of rows.slice(header + 1)) {
+    const id = (row[5] ?? "").replace("-", "").trim();
+    if (!/^\d{4}$/.test(id) || row[1]?.trim() !== "N") continue;
+    const markers: TypeMarkers = { positive: [], negative: [] };
+    for (const [c, name] of columns) {
+      const tag = /^\{([a-z]+)\}/.exec((row[c] ?? "").trim())?.[1];
+      if (tag === "p" || tag === "cp") markers.positive.push(name);
+      else if (tag === "n" || tag === "cn") markers.negative.push(name);
+    }
+    out.set(id, { positive: uniq(markers.positive), negative: uniq(markers.negative) });
+  }
+  return out;
 }
 
 const cursorSchema = z.object({ phase: z.literal("connections"), typeIds: z.array(z.string()) });
 
 export function hippocampomeHarvester(options: HippocampomeOptions): SourceHarvester {
-  const subregions = options.filters?.brainRegions ?? [...HIPPOCAMPOME_SUBREGIONS];
-  const searchUrl = options.searchUrl ?? joinUrl(options.baseUrl, "csv2db/search_engine_json.php");
-  const typesUrl = options.typesCsvUrl ?? joinUrl(options.baseUrl, "php/data/type.csv");
+  const subregions = new Set(
+    (options.filters?.brainRegions ?? [...HIPPOCAMPOME_SUBREGIONS]).map(normalSubregion),
+  );
+  const searchUrls = options.searchUrl
+    ? [options.searchUrl]
+    : [
+        joinUrl(options.baseUrl, "php/search_engine_json.php"),
+        joinUrl(options.baseUrl, "csv2db/search_engine_json.php"),
+      ];
+  const typesUrl = options.typesCsvUrl ?? HIPPOCAMPOME_DEFAULT_TYPES_CSV_URL;
+  const markersUrl = options.markersCsvUrl ?? HIPPOCAMPOME_DEFAULT_MARKERS_CSV_URL;
   const connUrl = options.connectionsCsvUrl ?? joinUrl(options.baseUrl, "php/data/conndata.csv");
+  const query = encodeURIComponent(neuronQuery([...HIPPOCAMPOME_SUBREGIONS]));
 
-  async function types(ctx: Parameters<SourceHarvester["step"]>[0]) {
-    const url = `${searchUrl}?query_str=${encodeURIComponent(neuronQuery(subregions))}`;
-    const hits = await ctx.http.get(url, async (res) => parseSearchResponse(await res.text()), ctx.signal);
-    const csv = await ctx.http.getText(typesUrl, ctx.signal, options.typesCsvEncoding ?? "utf-8");
-    const rows = new Map(csvObjects(csv).map((r) => [r.id ?? "", r]));
+  async function search(ctx: StepContext) {
+    for (const [i, base] of searchUrls.entries()) {
+      try {
+        const url = `${base}?query_str=${query}`;
+        const cap = ctx.http.policyFor(new URL(url).host).maxBodyBytes;
+        return await ctx.http.get(
+          url,
+          async (res) => parseSearchResponse(new TextDecoder().decode(await readCapped(res, cap, url))),
+          ctx.signal,
+        );
+      } catch (err) {
+        if (!isNotFound(err) || i === searchUrls.length - 1) throw err;
+      }
+    }
+    return [];
+  }
+
+  /** A detail file that cannot be read degrades the records but does not stop the run. */
+  async function optionalCsv(ctx: StepContext, url: string, warnings: StepProblem[]) {
+    try {
+      return await ctx.http.getText(url, ctx.signal, options.typesCsvEncoding ?? "latin1");
+    } catch (err) {
+      if (ctx.signal?.aborted) throw err;
+      warnings.push({ message: `Hippocampome details unavailable: ${(err as Error).message}`, url });
+      return "";
+    }
+  }
+
+  async function types(ctx: StepContext, warnings: StepProblem[]) {
+    const hits = await search(ctx);
+    const rows = new Map(csvObjects(await optionalCsv(ctx, typesUrl, warnings)).map((r) => [r.id ?? "", r]));
+    const markers = parseMarkers(await optionalCsv(ctx, markersUrl, warnings));
     const records = new Map<string, CatalogContent>();
     for (const hit of hits) {
       const row = rows.get(hit.id);
       if (row?.status && row.status !== "active") continue;
-      records.set(hit.id, mapHippocampomeType(hit.id, row, hit.name, options.baseUrl));
+      if (!subregions.has(typeSubregion(hit.id, row, hit.name))) continue;
+      records.set(hit.id, mapHippocampomeType(hit.id, row, hit.name, options.baseUrl, markers.get(hit.id)));
     }
     return records;
   }
@@ -236,33 +368,35 @@ export function hippocampomeHarvester(options: HippocampomeOptions): SourceHarve
     source: "hippocampome",
     incremental: false,
     async step(ctx, rawCursor) {
+      const warnings: StepProblem[] = [];
       if (!rawCursor) {
-        const records = await types(ctx);
+        const records = await types(ctx, warnings);
         return {
           records: [...records.values()],
+          warnings,
           next: { phase: "connections", typeIds: [...records.keys()] },
         };
       }
       const cursor = cursorSchema.parse(rawCursor);
       const keep = new Set(cursor.typeIds);
-      // Type names and regions for connection records; rereading the small type table is cheaper
+      // Type names and regions for connection records; rereading the small tables is cheaper
       // than carrying every type record in the checkpoint.
-      const typeRecords = await types(ctx);
-      const problems: StepProblem[] = [];
+      const typeRecords = await types(ctx, []);
+      const unreadable: { reason: string; url: string }[] = [];
       const records = new Map<string, CatalogContent>();
       for (const row of csvObjects(await ctx.http.getText(connUrl, ctx.signal))) {
-        if (!row.Source_ID || !row.Target_ID) {
-          problems.push({ message: `Connection row without ids: ${JSON.stringify(row)}`, url: connUrl });
+        if (!/^\d+$/.test(row.Source_ID ?? "") || !/^\d+$/.test(row.Target_ID ?? "")) {
+          unreadable.push({ reason: `Connection row without ids: ${JSON.stringify(row)}`, url: connUrl });
           continue;
         }
-        if (!keep.has(row.Source_ID) || !keep.has(row.Target_ID)) continue;
+        if (!keep.has(row.Source_ID!) || !keep.has(row.Target_ID!)) continue;
         const record = mapHippocampomeConnection(row, typeRecords, options.baseUrl);
-        // A pair listed once per layer becomes one record with all its layers.
+        // A pair listed more than once becomes one record with all its layers.
         const earlier = records.get(record.id);
         if (earlier) earlier.layers = uniq([...earlier.layers, ...record.layers]);
         else records.set(record.id, record);
       }
-      return { records: [...records.values()], problems, next: null };
+      return { records: [...records.values()], unreadable, next: null };
     },
   };
 }

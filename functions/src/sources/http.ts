@@ -6,6 +6,8 @@
  * `Retry-After`. Other 4xx are never retried. Certificate verification is never disabled.
  */
 import https from "node:https";
+import { Readable } from "node:stream";
+import tls from "node:tls";
 
 export interface HostPolicy {
   /** Requests in flight at once to this host (academic servers: 1). */
@@ -25,6 +27,13 @@ export interface HostPolicy {
    * per-host opt-in, never a global setting, and once used it sticks for that host.
    */
   tlsFallback: boolean;
+  /**
+   * PEM certificates (a missing intermediate) added to the trusted roots when this host's chain
+   * fails to verify; verification itself stays on. Empty: chain failures are plain errors.
+   */
+  extraCa: string[];
+  /** A response body larger than this is refused (not retried): no upstream can exhaust memory. */
+  maxBodyBytes: number;
 }
 
 export const DEFAULT_POLICY: HostPolicy = {
@@ -36,6 +45,8 @@ export const DEFAULT_POLICY: HostPolicy = {
   backoffMaxMs: 30_000,
   maxRetryAfterMs: 120_000,
   tlsFallback: false,
+  extraCa: [],
+  maxBodyBytes: 64 * 1024 * 1024,
 };
 
 export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
@@ -62,6 +73,8 @@ export interface PoliteClientOptions {
   /** Keyed by host (`neuromorpho.org`, `127.0.0.1:4000`). */
   hosts?: Record<string, Partial<HostPolicy>>;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Epoch milliseconds; the spacing between request starts is measured on it (tests inject one). */
+  now?: () => number;
   random?: () => number;
   /** Called before each retry; for logs and run errors. */
   onRetry?: (info: { url: string; attempt: number; delayMs: number; reason: string }) => void;
@@ -101,35 +114,88 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
 }
 
 const WEAK_KEY_CODES = new Set(["ERR_SSL_DH_KEY_TOO_SMALL", "ERR_SSL_SSL_HANDSHAKE_FAILURE"]);
+/** Certificate-chain failures seen with neuromorpho.org (an intermediate not sent by the server). */
+const CHAIN_CODES = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_GET_ISSUER_CERT",
+]);
 
-function isWeakKeyTlsError(err: unknown): boolean {
+function tlsErrorKind(err: unknown): "weakKey" | "chain" | undefined {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
     const code = (e as { code?: string }).code;
-    if ((code && WEAK_KEY_CODES.has(code)) || /dh key too small/i.test(e.message)) return true;
+    if ((code && WEAK_KEY_CODES.has(code)) || /dh key too small/i.test(e.message)) return "weakKey";
+    if (code && CHAIN_CODES.has(code)) return "chain";
   }
-  return false;
+  return undefined;
 }
 
-/** A GET over node:https with the SECLEVEL=1 cipher list; used only by opted-in hosts. */
-export const weakTlsFetch: FetchLike = (url, init) =>
-  new Promise((resolve, reject) => {
-    const headers = Object.fromEntries(new Headers(init?.headers).entries());
-    const req = https.get(
-      url,
-      { ciphers: "DEFAULT@SECLEVEL=1", headers, signal: init?.signal ?? undefined },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("error", reject);
-        res.on("end", () => {
+export interface TlsOptions {
+  ciphers?: string;
+  /** Extra PEM certificates trusted besides Node's bundled roots. */
+  extraCa?: string[];
+}
+
+/**
+ * A GET over node:https with TLS options fetch() cannot take. The body is streamed, never
+ * buffered, so large files pass through with constant memory; certificates are always verified.
+ */
+export function nodeHttpsFetch(options: TlsOptions): FetchLike {
+  return (url, init) =>
+    new Promise((resolve, reject) => {
+      const headers = Object.fromEntries(new Headers(init?.headers).entries());
+      const req = https.get(
+        url,
+        {
+          headers,
+          signal: init?.signal ?? undefined,
+          ...(options.ciphers ? { ciphers: options.ciphers } : {}),
+          ...(options.extraCa?.length ? { ca: [...tls.rootCertificates, ...options.extraCa] } : {}),
+        },
+        (res) => {
           const h = new Headers();
           for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") h.set(k, v);
-          resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 502, headers: h }));
-        });
-      },
-    );
-    req.on("error", reject);
-  });
+          const status = res.statusCode ?? 502;
+          const nullBody = status === 204 || status === 304;
+          if (nullBody) res.resume();
+          resolve(
+            new Response(nullBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), {
+              status,
+              headers: h,
+            }),
+          );
+        },
+      );
+      req.on("error", reject);
+    });
+}
+
+/** SECLEVEL=1 cipher list, for hosts whose server key OpenSSL 3 calls too weak. */
+export const weakTlsFetch: FetchLike = nodeHttpsFetch({ ciphers: "DEFAULT@SECLEVEL=1" });
+
+/** Reads a body up to `maxBytes`; beyond that the read stops and a non-retryable error is thrown. */
+export async function readCapped(res: Response, maxBytes: number, url: string): Promise<Uint8Array> {
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  if (declared > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new UpstreamError(`${url} is ${declared} bytes, above the ${maxBytes}-byte cap`, url, res.status);
+  }
+  if (!res.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new UpstreamError(`${url} sent more than the ${maxBytes}-byte cap`, url, res.status);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
 
 class HostGate {
   private active = 0;
@@ -138,11 +204,16 @@ class HostGate {
 
   constructor(readonly policy: HostPolicy) {}
 
-  async acquire(sleep: (ms: number, signal?: AbortSignal) => Promise<void>, signal?: AbortSignal) {
+  async acquire(
+    sleep: (ms: number, signal?: AbortSignal) => Promise<void>,
+    now: () => number,
+    signal?: AbortSignal,
+  ) {
     if (this.active >= this.policy.concurrency) await new Promise<void>((r) => this.waiters.push(r));
     this.active++;
-    const wait = this.nextStart - Date.now();
-    this.nextStart = Math.max(Date.now(), this.nextStart) + this.policy.minIntervalMs;
+    const at = now();
+    const wait = this.nextStart - at;
+    this.nextStart = Math.max(at, this.nextStart) + this.policy.minIntervalMs;
     try {
       if (wait > 0) await sleep(wait, signal);
     } catch (err) {
@@ -153,22 +224,30 @@ class HostGate {
 
   release() {
     this.active--;
-    this.waiters.shift()?.();
+    // A slot held by a streaming body (`hold`) may keep the host at its cap after a release.
+    if (this.active < this.policy.concurrency) this.waiters.shift()?.();
+  }
+
+  /** Keeps one slot taken until `done` settles (a body still streaming after `get` returned). */
+  hold(done: Promise<void>) {
+    this.active++;
+    void done.finally(() => this.release());
   }
 }
 
 export class PoliteClient {
   private readonly gates = new Map<string, HostGate>();
-  private readonly weakTlsHosts = new Set<string>();
+  /** Hosts that needed TLS options fetch() cannot take; once needed, they stick for the host. */
+  private readonly tlsHosts = new Map<string, TlsOptions>();
   private readonly doFetch: FetchLike;
-  private readonly tlsFallbackFetch: FetchLike;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly now: () => number;
   private readonly random: () => number;
 
   constructor(private readonly options: PoliteClientOptions = {}) {
     this.doFetch = options.fetch ?? ((url, init) => fetch(url, init));
-    this.tlsFallbackFetch = options.tlsFallbackFetch ?? weakTlsFetch;
     this.sleep = options.sleep ?? abortableSleep;
+    this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
   }
 
@@ -202,7 +281,7 @@ export class PoliteClient {
     for (let attempt = 1; ; attempt++) {
       let retryAfterMs: number | undefined;
       let failure: UpstreamError;
-      await gate.acquire(this.sleep, signal);
+      await gate.acquire(this.sleep, this.now, signal);
       try {
         const res = await this.attempt(url, host, policy, signal);
         if (res.ok) {
@@ -222,7 +301,7 @@ export class PoliteClient {
           const retryable = res.status === 429 || res.status >= 500;
           failure = new UpstreamError(`${url} answered ${res.status}`, url, res.status, retryable);
           if (!retryable) throw failure;
-          retryAfterMs = parseRetryAfter(res.headers.get("retry-after"), Date.now());
+          retryAfterMs = parseRetryAfter(res.headers.get("retry-after"), this.now());
         }
       } catch (err) {
         if (err instanceof UpstreamError) {
@@ -296,25 +375,88 @@ export class PoliteClient {
     policy: HostPolicy,
     init: RequestInit,
   ): Promise<Response> {
-    if (this.weakTlsHosts.has(host)) return this.tlsFallbackFetch(url, init);
+    const known = this.tlsHosts.get(host);
+    if (known) return this.tlsFetch(known)(url, init);
     try {
       return await this.doFetch(url, init);
     } catch (err) {
-      if (!policy.tlsFallback || !isWeakKeyTlsError(err)) throw err;
-      this.weakTlsHosts.add(host);
-      return this.tlsFallbackFetch(url, init);
+      const kind = tlsErrorKind(err);
+      let tlsOptions: TlsOptions;
+      if (kind === "weakKey" && policy.tlsFallback) tlsOptions = { ciphers: "DEFAULT@SECLEVEL=1" };
+      else if (kind === "chain" && policy.extraCa.length) tlsOptions = { extraCa: policy.extraCa };
+      else throw err;
+      this.tlsHosts.set(host, tlsOptions);
+      return this.tlsFetch(tlsOptions)(url, init);
     }
   }
 
+  private tlsFetch(tlsOptions: TlsOptions): FetchLike {
+    return this.options.tlsFallbackFetch ?? nodeHttpsFetch(tlsOptions);
+  }
+
+  /** The body as bytes, refused above the host's `maxBodyBytes`. */
+  getBytes(url: string, signal?: AbortSignal): Promise<Uint8Array> {
+    const cap = this.policyFor(new URL(url).host).maxBodyBytes;
+    return this.get(url, (res) => readCapped(res, cap, url), signal);
+  }
+
+  /**
+   * An open response whose body the caller streams (downloads). The host's slot stays taken until
+   * the body is read to its end or cancelled, so concurrent downloads obey the concurrency cap too.
+   */
+  async open(url: string, signal?: AbortSignal): Promise<Response> {
+    const gate = this.gate(new URL(url).host);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const res = await this.get(
+      url,
+      (r) => {
+        gate.hold(held);
+        return Promise.resolve(r);
+      },
+      signal,
+    );
+    if (!res.body) {
+      release();
+      return res;
+    }
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            release();
+            controller.close();
+          } else controller.enqueue(value);
+        } catch (err) {
+          release();
+          controller.error(err);
+        }
+      },
+      async cancel(reason) {
+        release();
+        await reader.cancel(reason);
+      },
+    });
+    return new Response(body, { status: res.status, headers: res.headers });
+  }
+
   getJson(url: string, signal?: AbortSignal): Promise<unknown> {
-    return this.get(url, async (res) => JSON.parse(await res.text()) as unknown, signal);
+    const cap = this.policyFor(new URL(url).host).maxBodyBytes;
+    return this.get(
+      url,
+      async (res) => JSON.parse(new TextDecoder().decode(await readCapped(res, cap, url))) as unknown,
+      signal,
+    );
   }
 
   /** Text decoded as UTF-8 (BOM removed) or Latin-1, as some published CSVs are. */
   getText(url: string, signal?: AbortSignal, encoding: "utf-8" | "latin1" = "utf-8"): Promise<string> {
+    const cap = this.policyFor(new URL(url).host).maxBodyBytes;
     return this.get(
       url,
-      async (res) => new TextDecoder(encoding, { ignoreBOM: false }).decode(await res.arrayBuffer()),
+      async (res) => new TextDecoder(encoding, { ignoreBOM: false }).decode(await readCapped(res, cap, url)),
       signal,
     );
   }

@@ -1,12 +1,15 @@
 /**
  * ModelDB (modeldb.science): computational models, through the read-only JSON API `/api/v1`.
  *
- * Incremental by version date: `/models?region=R` and `/models/ver_date?region=R` list ids and
- * version dates in the same order, so we fetch them back to back and zip them; only models whose
- * `ver_date` differs from the catalog's `sourceModified` are fetched in detail. The listing is
- * always complete, so a model missing from it is gone (mark-and-sweep still applies).
- * Region selection replaces the reference's "hippocampus" substring rule, which missed dentate
- * gyrus and entorhinal models. No HTML is scraped: page, zip and API URLs are constructed.
+ * Listing (harvest review §3): `/models`, `/models/ver_date`, `/models/region` and
+ * `/models/neurons` list every public model's id and field in one order, so four unfiltered
+ * requests, made back to back and zipped, give each model's version date, regions and cell types.
+ * Selection happens here: a model is kept when a region OR one of its cell types names a configured
+ * region (the server's `?region=` filter is exact and case-sensitive and drops the many
+ * hippocampal models that carry no region). `/models` is read again last; a different answer
+ * means the order moved under us and the listing is retried. Only models whose `ver_date` differs
+ * from the catalog's are fetched in detail. `license` is a plain string on models made public since
+ * 2020 (`BSD3`, `MIT`, …) and `{value}` before; both are kept and mapped to SPDX.
  */
 import { z } from "zod";
 
@@ -18,7 +21,7 @@ import {
   uniq,
   type SourceHarvester,
   type SourceOptions,
-  type StepProblem,
+  type UnreadableRecord,
 } from "./types.js";
 
 export const MODELDB_DEFAULT_REGIONS = ["Hippocampus", "Dentate gyrus", "Entorhinal cortex", "Subiculum"];
@@ -31,6 +34,8 @@ const DETAIL_BATCH = 10;
 const named = z.object({ object_id: z.number().optional(), object_name: z.string() });
 const multi = z.object({ value: z.array(named) }).optional();
 const scalar = z.object({ value: z.unknown() }).optional();
+/** `"BSD3"` on models made public since 2020, `{value}` on older ones. */
+const licenceField = z.union([z.string(), z.object({ value: z.unknown() })]).nullish();
 
 const modelSchema = z.looseObject({
   id: z.number(),
@@ -50,9 +55,30 @@ const modelSchema = z.looseObject({
   implemented_by: multi,
   gene: multi,
   citation: scalar,
-  license: scalar,
+  species: multi,
+  license: licenceField,
+  _citation_text: z.string().nullish(),
+  _implementers_text: z.string().nullish(),
 });
 export type ModelDbModel = z.infer<typeof modelSchema>;
+
+/** The submission form's licence choices (templates/submitmodel.html) as SPDX identifiers. */
+const SPDX: Record<string, string | null> = {
+  BSD3: "BSD-3-Clause",
+  BSD2: "BSD-2-Clause",
+  MIT: "MIT",
+  GPL: "GPL",
+  other: null,
+};
+
+export function modelDbLicence(field: ModelDbModel["license"]): string | null {
+  const raw = typeof field === "string" ? field : typeof field?.value === "string" ? field.value : "";
+  const value = raw.trim();
+  if (!value) return null;
+  return value in SPDX ? SPDX[value]! : value;
+}
+
+const listField = z.array(z.object({ value: z.array(named) }).nullable());
 
 const cursorSchema = z.object({
   /** [id, ver_date] pairs still to visit, zipped at listing time. */
@@ -80,13 +106,23 @@ export function mapModelDbModel(model: ModelDbModel, siteUrl: string): CatalogCo
   const id = String(model.id);
   const cellTypes = names(model.neurons);
   const regionsFromCells = REGION_WORDS.filter(([re]) => cellTypes.some((c) => re.test(c))).map(([, r]) => r);
-  const licence =
-    typeof model.license?.value === "string" && model.license.value ? model.license.value : null;
+  const licence = modelDbLicence(model.license);
+  const citationValue = typeof model.citation?.value === "string" ? model.citation.value.trim() : "";
   const citations: CatalogCitation[] = [
     ...names(model.model_paper).map((text) => ({ text })),
-    ...(typeof model.citation?.value === "string" && model.citation.value
-      ? [{ text: model.citation.value }]
-      : []),
+    // A bare PMID (87762, 114452) is a PubMed reference, not a citation text.
+    ...(/^\d+$/.test(citationValue)
+      ? [
+          {
+            text: `PMID:${citationValue}`,
+            pmid: citationValue,
+            url: `https://pubmed.ncbi.nlm.nih.gov/${citationValue}/`,
+          },
+        ]
+      : citationValue
+        ? [{ text: citationValue }]
+        : []),
+    ...(model._citation_text?.trim() ? [{ text: model._citation_text.trim() }] : []),
     {
       text: "McDougal RA et al. (2017) Twenty years of ModelDB and beyond. J Comput Neurosci 42(1):1-10",
       doi: "10.1007/s10827-016-0623-7",
@@ -99,7 +135,11 @@ export function mapModelDbModel(model: ModelDbModel, siteUrl: string): CatalogCo
     modelTypes: names(model.model_type),
     modelConcepts: names(model.model_concept),
     simulators: names(model.modeling_application),
-    implementers: uniq(names(model.implemented_by).map(withoutEmail)),
+    implementers: uniq([
+      ...names(model.implemented_by).map(withoutEmail),
+      ...(names(model.implemented_by).length ? [] : [withoutEmail(model._implementers_text ?? "")]),
+    ]),
+    licenceAsStated: uniq([typeof model.license === "string" ? model.license : undefined]),
     genes: names(model.gene),
   };
   for (const key of Object.keys(attributes)) if (attributes[key]!.length === 0) delete attributes[key];
@@ -108,10 +148,13 @@ export function mapModelDbModel(model: ModelDbModel, siteUrl: string): CatalogCo
     source: "modeldb",
     sourceId: id,
     kind: "model",
-    name: model.name,
+    name: model.name.trim(),
     description: plainText(model.notes?.value),
-    species: [],
-    brainRegions: uniq([...names(model.region), ...regionsFromCells]),
+    species: names(model.species),
+    // ModelDB's "Hippocampus" and the cell-derived "hippocampus" are one region.
+    brainRegions: uniq([...names(model.region), ...regionsFromCells]).filter(
+      (r, i, all) => all.findIndex((x) => x.toLowerCase() === r.toLowerCase()) === i,
+    ),
     cellTypes,
     layers: [],
     markers: [],
@@ -131,8 +174,25 @@ export function mapModelDbModel(model: ModelDbModel, siteUrl: string): CatalogCo
   };
 }
 
+/** Whether a model's regions or cell types name one of the configured regions. */
+export function modelDbSelector(regions: string[]): (regionNames: string[], cellNames: string[]) => boolean {
+  const wanted = regions.map((r) => r.toLowerCase());
+  const words = REGION_WORDS.filter(([, name]) => wanted.some((w) => w.includes(name.toLowerCase())));
+  // CA fields belong to the hippocampus: selecting it selects models of CA1/CA3 cells too.
+  const hippocampus = wanted.includes("hippocampus");
+  return (regionNames, cellNames) =>
+    regionNames.some((r) => wanted.includes(r.trim().toLowerCase())) ||
+    cellNames.some(
+      (c) =>
+        wanted.some((w) => c.toLowerCase().includes(w)) ||
+        words.some(([re]) => re.test(c)) ||
+        (hippocampus && /\bCA[1-3]\b/.test(c)),
+    );
+}
+
 export function modelDbHarvester(options: SourceOptions): SourceHarvester {
   const regions = options.filters?.brainRegions ?? MODELDB_DEFAULT_REGIONS;
+  const selected = modelDbSelector(regions);
   const api = (path: string) => joinUrl(options.baseUrl, `api/v1/${path}`);
   const batch = Math.max(1, Math.min(options.pageSize ?? DETAIL_BATCH, 50));
 
@@ -141,22 +201,29 @@ export function modelDbHarvester(options: SourceOptions): SourceHarvester {
     incremental: true,
     async step(ctx, rawCursor) {
       if (!rawCursor) {
-        // The two lists share an order only within a short window: fetch them back to back.
-        const pending = new Map<number, string | null>();
-        for (const region of regions) {
-          const q = `?region=${encodeURIComponent(region)}`;
-          const ids = z.array(z.number()).parse(await ctx.http.getJson(api(`models${q}`), ctx.signal));
-          const dates = z
-            .array(z.string().nullable())
-            .parse(await ctx.http.getJson(api(`models/ver_date${q}`), ctx.signal));
-          if (dates.length !== ids.length) throw new Error(`ModelDB lists for ${region} differ in length`);
-          ids.forEach((id, i) => pending.set(id, dates[i] ?? null));
+        // The lists share an order only while no model is published or the server restarts:
+        // fetch them back to back, then the id list again to confirm nothing moved.
+        const get = (path: string) => ctx.http.getJson(api(path), ctx.signal);
+        const ids = z.array(z.number()).parse(await get("models"));
+        const dates = z.array(z.string().nullable()).parse(await get("models/ver_date"));
+        const regionLists = listField.parse(await get("models/region"));
+        const cellLists = listField.parse(await get("models/neurons"));
+        const again = z.array(z.number()).parse(await get("models"));
+        const lengths = [dates.length, regionLists.length, cellLists.length, again.length];
+        if (lengths.some((n) => n !== ids.length) || again.some((id, i) => id !== ids[i])) {
+          throw new Error("ModelDB's model lists changed while being read; listing again");
         }
-        const sorted = [...pending.entries()].sort((a, b) => a[0] - b[0]);
+        const pending: [number, string | null][] = [];
+        ids.forEach((id, i) => {
+          const regionNames = (regionLists[i]?.value ?? []).map((v) => v.object_name);
+          const cellNames = (cellLists[i]?.value ?? []).map((v) => v.object_name);
+          if (selected(regionNames, cellNames)) pending.push([id, dates[i] ?? null]);
+        });
+        pending.sort((a, b) => a[0] - b[0]);
         return {
           records: [],
-          total: sorted.length,
-          next: sorted.length ? { pending: sorted, offset: 0 } : null,
+          total: pending.length,
+          next: pending.length ? { pending, offset: 0 } : null,
         };
       }
       const cursor = cursorSchema.parse(rawCursor);
@@ -164,7 +231,7 @@ export function modelDbHarvester(options: SourceOptions): SourceHarvester {
       const known = await ctx.known(slice.map(([id]) => `modeldb:${id}`));
       const records: CatalogContent[] = [];
       const seen: string[] = [];
-      const problems: StepProblem[] = [];
+      const unreadable: UnreadableRecord[] = [];
       await Promise.all(
         slice.map(async ([id, verDate]) => {
           const have = known.get(`modeldb:${id}`);
@@ -176,10 +243,14 @@ export function modelDbHarvester(options: SourceOptions): SourceHarvester {
           try {
             const parsed = modelSchema.safeParse(await ctx.http.getJson(url, ctx.signal));
             if (parsed.success) records.push(mapModelDbModel(parsed.data, options.baseUrl));
-            else problems.push({ message: `Unreadable model ${id}: ${parsed.error.message}`, url });
+            else {
+              const reason = `Unreadable model ${id}: ${z.prettifyError(parsed.error)}`;
+              unreadable.push({ id: `modeldb:${id}`, reason, url });
+            }
           } catch (err) {
-            // Listed a moment ago, gone now: it is not seen, so a complete run withdraws it.
             if (!isNotFound(err)) throw err;
+            // Listed a moment ago, gone now: not seen, so a complete run withdraws it.
+            unreadable.push({ reason: `Model ${id} was listed but answers 404`, url });
           }
         }),
       );
@@ -187,7 +258,7 @@ export function modelDbHarvester(options: SourceOptions): SourceHarvester {
       return {
         records,
         seen,
-        problems,
+        unreadable,
         total: cursor.pending.length,
         next: offset < cursor.pending.length ? { pending: cursor.pending, offset } : null,
       };

@@ -1,16 +1,18 @@
 /**
  * NeuroMorpho.Org: digital neuron reconstructions.
  *
- * Only `/api/neuron/select` is called (GET, paged, sorted by neuron_id so pages stay stable while
- * we walk them). File URLs are derived from `archive` + `neuron_name`, the method NeuroMorpho's
+ * Only `/api/neuron/select` is called (GET, paged). `sort` is documented for `/neuron` only, so
+ * none is sent; the write path de-duplicates by id. A select that matches nothing is an HTTP 404
+ * (recorded), i.e. an empty listing, not a failure. File URLs are derived from `archive` + `neuron_name`, the method NeuroMorpho's
  * terms sanction; the `.jsp` pages are linked for humans but never fetched, and no file is
  * downloaded to test that it exists. The host's weak TLS key is handled by the client's per-host
- * `tlsFallback` policy, which `NEUROMORPHO_HOST_POLICY` turns on for this source only.
+ * `tlsFallback` policy, which `NEUROMORPHO_HOST_POLICY` turns on for this source only; a broken
+ * certificate chain by the `extraCa` policy (NEUROMORPHO_EXTRA_CA_PEM), verification kept.
  */
 import { z } from "zod";
 
 import type { CatalogCitation, CatalogContent, CatalogFile, CatalogLink } from "../schemas/catalog.js";
-import { abortableSleep, type HostPolicy } from "./http.js";
+import { abortableSleep, isNotFound, type HostPolicy } from "./http.js";
 import {
   joinUrl,
   plainText,
@@ -18,6 +20,7 @@ import {
   type SourceHarvester,
   type SourceOptions,
   type StepProblem,
+  type UnreadableRecord,
 } from "./types.js";
 
 export const NEUROMORPHO_DEFAULT_REGIONS = ["hippocampus"];
@@ -75,12 +78,21 @@ type Cursor = z.infer<typeof cursorSchema>;
 
 const list = (v: string[] | string | null | undefined): string[] => (Array.isArray(v) ? v : v ? [v] : []);
 
-/** `Neurozoom.swc` → `swc`; NeuroMorpho stores `Custom.xml` originals as `.morph.xml`. */
+/**
+ * `Neurozoom.swc` → `swc`, `Neurolucida.DAT` → `DAT` (the server's paths are case-sensitive, so
+ * the case is kept); only `Custom.xml` originals are stored as `.morph.xml` (swcgeom's rule).
+ */
 export function originalExtension(originalFormat: string | null | undefined): string | undefined {
   const dot = originalFormat?.indexOf(".") ?? -1;
   if (!originalFormat || dot < 0) return undefined;
-  const ext = originalFormat.slice(dot + 1).toLowerCase();
-  return ext === "xml" ? "morph.xml" : ext;
+  if (originalFormat.trim().toLowerCase() === "custom.xml") return "morph.xml";
+  const ext = originalFormat.slice(dot + 1).trim();
+  return /^[A-Za-z0-9.]+$/.test(ext) ? ext : undefined;
+}
+
+/** NeuroMorpho's own links are `http://`; the same paths are served over HTTPS. */
+export function httpsUrl(url: string): string {
+  return url.replace(/^http:\/\/(www\.)?neuromorpho\.org\//i, "https://neuromorpho.org/");
 }
 
 export function neuroMorphoFileUrls(siteUrl: string, archive: string, name: string) {
@@ -102,7 +114,7 @@ export function mapNeuroMorphoNeuron(neuron: NeuroMorphoNeuron, siteUrl: string)
   if (ext) {
     files.push({
       url: urls.original(ext),
-      format: ext,
+      format: ext.toLowerCase(),
       name: `${neuron.neuron_name}.${ext}`,
       role: "original",
     });
@@ -114,8 +126,10 @@ export function mapNeuroMorphoNeuron(neuron: NeuroMorphoNeuron, siteUrl: string)
     },
   ];
   const self = neuron._links?.self?.href;
-  if (self && URL.canParse(self)) links.push({ rel: "api", url: self });
-  if (neuron.png_url && URL.canParse(neuron.png_url)) links.push({ rel: "thumbnail", url: neuron.png_url });
+  if (self && URL.canParse(self)) links.push({ rel: "api", url: httpsUrl(self) });
+  if (neuron.png_url && URL.canParse(neuron.png_url)) {
+    links.push({ rel: "thumbnail", url: httpsUrl(neuron.png_url) });
+  }
 
   const citations: CatalogCitation[] = [
     ...list(neuron.reference_pmid).map((pmid) => ({
@@ -171,7 +185,7 @@ export function neuroMorphoHarvester(options: SourceOptions): SourceHarvester {
   const size = Math.min(options.pageSize ?? 100, MAX_PAGE_SIZE);
   const pageUrl = (page: number) =>
     joinUrl(options.baseUrl, "api/neuron/select") +
-    `?q=${encodeURIComponent(`brain_region:${regions.join(",")}`)}&sort=neuron_id,asc&page=${page}&size=${size}`;
+    `?q=${encodeURIComponent(`brain_region:${regions.join(",")}`)}&page=${page}&size=${size}`;
 
   return {
     source: "neuromorpho",
@@ -180,7 +194,15 @@ export function neuroMorphoHarvester(options: SourceOptions): SourceHarvester {
       const cursor: Cursor = rawCursor ? cursorSchema.parse(rawCursor) : { page: 0, totalPages: null };
       const url = pageUrl(cursor.page);
       const problems: StepProblem[] = [];
-      let body = pageSchema.parse(await ctx.http.getJson(url, ctx.signal));
+      const unreadable: UnreadableRecord[] = [];
+      let body: z.infer<typeof pageSchema>;
+      try {
+        body = pageSchema.parse(await ctx.http.getJson(url, ctx.signal));
+      } catch (err) {
+        // "Requested neuron not found" on the first page: the selection is empty.
+        if (cursor.page === 0 && isNotFound(err)) return { records: [], total: 0, next: null };
+        throw err;
+      }
       // An empty page inside the announced range is a server hiccup, not the end of the data.
       for (let reread = 1; !body._embedded && reread <= EMPTY_PAGE_REREADS; reread++) {
         const totalPages = body.page?.totalPages ?? cursor.totalPages ?? 0;
@@ -200,16 +222,20 @@ export function neuroMorphoHarvester(options: SourceOptions): SourceHarvester {
       for (const item of raw) {
         const parsed = neuronSchema.safeParse(item);
         if (parsed.success) records.push(mapNeuroMorphoNeuron(parsed.data, options.baseUrl));
-        else
-          problems.push({
-            message: `Unreadable neuron on page ${cursor.page}: ${parsed.error.message}`,
+        else {
+          const id = (item as { neuron_id?: unknown } | null)?.neuron_id;
+          unreadable.push({
+            ...(typeof id === "number" || (typeof id === "string" && id) ? { id: `neuromorpho:${id}` } : {}),
+            reason: `Unreadable neuron on page ${cursor.page}: ${z.prettifyError(parsed.error)}`,
             url,
           });
+        }
       }
       const nextPage = cursor.page + 1;
       return {
         records,
         problems,
+        unreadable,
         total: body.page?.totalElements,
         next: nextPage < totalPages ? { page: nextPage, totalPages } : null,
       };

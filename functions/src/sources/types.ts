@@ -29,6 +29,14 @@ export interface StepProblem {
   url?: string;
 }
 
+/** A listed record that could not be read: counted and reported, never a reason for `partial`. */
+export interface UnreadableRecord {
+  /** Catalog id when the listing named the record; it then counts as seen and is never withdrawn. */
+  id?: string;
+  reason: string;
+  url?: string;
+}
+
 export interface StepResult {
   /** Records fetched and mapped in this step. */
   records: CatalogContent[];
@@ -38,8 +46,12 @@ export interface StepResult {
   next: unknown;
   /** Total records the source announces, when it does. */
   total?: number;
-  /** Problems that lost data (a page or record skipped): the run will not withdraw anything. */
+  /** The listing itself lost data (a page skipped): the run is partial and withdraws nothing. */
   problems?: StepProblem[];
+  /** Listed records that could not be read (fetched but unparseable, or gone in between). */
+  unreadable?: UnreadableRecord[];
+  /** Details missing (a side file unavailable): reported, the run stays complete. */
+  warnings?: StepProblem[];
   /** Highest modification time in this step, for the next incremental run. */
   watermark?: string;
 }

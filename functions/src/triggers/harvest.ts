@@ -1,5 +1,5 @@
 /**
- * Scheduled harvests, one function per source. Each wake-up (config.ts `harvestSchedules`)
+ * Scheduled harvests, one function per source. Each wake-up (the source registry's `schedule`)
  * continues the source's active run or starts a new one once HARVEST_INTERVAL_HOURS has passed,
  * works for HARVEST_TIME_BUDGET_SECONDS (below the 540 s timeout, leaving time to checkpoint and
  * rebuild the index), and rebuilds the search index when the run finishes having changed the
@@ -7,14 +7,15 @@
  * orchestrator's lease makes an overlapping invocation give up with a conflict, which is logged.
  */
 import { onSchedule } from "firebase-functions/scheduler";
-import { harvestSchedules, loadConfig } from "../config.js";
+import { loadConfig } from "../config.js";
 import { ApiError } from "../errors.js";
 import type { CatalogSource } from "../schemas/catalog.js";
-import { harvestAndIndex, scheduledAction, type CatalogDeps } from "../services/catalog.js";
+import { harvestAndIndex, scheduledAction, type HarvestControlDeps } from "../services/harvest/control.js";
 import { instance } from "../services/root.js";
+import { SOURCE_REGISTRY } from "../sources/registry.js";
 
 /** One scheduled invocation's work; exported for tests and scripts. */
-export async function scheduledHarvest(deps: CatalogDeps, source: CatalogSource): Promise<void> {
+export async function scheduledHarvest(deps: HarvestControlDeps, source: CatalogSource): Promise<void> {
   const action = await scheduledAction(deps, source);
   if (action === "idle") {
     deps.log.info("harvest: nothing to do", { source });
@@ -49,7 +50,7 @@ export async function scheduledHarvest(deps: CatalogDeps, source: CatalogSource)
 function scheduled(source: CatalogSource) {
   return onSchedule(
     {
-      schedule: harvestSchedules[source],
+      schedule: SOURCE_REGISTRY[source].schedule,
       timeZone: "UTC",
       timeoutSeconds: 540,
       // Building the index holds every record's search text and the builder's postings at once:

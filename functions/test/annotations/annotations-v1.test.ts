@@ -207,7 +207,6 @@ describe("annotations v1", () => {
       { method: "POST", path: `/annotations/${PRIVATE_DS}?x=1&y=1&z=1`, body: [1, 2] },
       { method: "POST", path: `/annotations/${PRIVATE_DS}?x=1&y=1&z=1`, body: "text" },
       { method: "POST", path: `/annotations/${PRIVATE_DS}?x=1&y=1&z=1`, body: { grid: [[1]] } },
-      { method: "POST", path: `/annotations/${PRIVATE_DS}?x=1&y=1&z=1&w=2`, body: { a: 1 } },
       { method: "POST", path: "/annotations/bad%20ds?x=1&y=1&z=1", body: { a: 1 } },
       { method: "DELETE", path: `/annotations/${PRIVATE_DS}?x=1&y=1` },
       { method: "DELETE", path: `/annotations/${PRIVATE_DS}?x=a&y=1&z=1` },

@@ -165,4 +165,34 @@ describe("end to end through the Hosting and Functions emulators", function () {
     const asset = await fetch(`${HOSTING}/v2/docs/assets/swagger-ui-bundle.js`);
     assert.equal(asset.status, 200);
   });
+
+  it("serves body annotations through Hosting to clients that send no Content-Type and app=", async () => {
+    const writer = await apiToken("writer@example.org", { secret: localSecret() });
+    const neurons = `${HOSTING}/v2/json-annotations/${PRIVATE_DS}/neurons`;
+    const send = async (method: string, url: string, body?: string) => {
+      // A Uint8Array body makes fetch send no Content-Type, as malevnc and clio-py's data=str do.
+      const res = await fetch(url, {
+        method,
+        headers: { authorization: `Bearer ${writer}` },
+        body: body === undefined ? undefined : new TextEncoder().encode(body),
+      });
+      return { status: res.status, text: await res.text() };
+    };
+    const big = "18446744073709551615";
+    const written = await send(
+      "POST",
+      `${neurons}?version=v1.2&conditional=user&app=natverse`,
+      `[{"bodyid":${big},"type":"LC4"},{"bodyid":7,"type":"MBON01","status":null}]`,
+    );
+    assert.deepEqual(written, { status: 200, text: "null" });
+    const queried = await send("POST", `${neurons}/query?show=none&app=natverse`, '{"type":"re/^LC"}');
+    assert.deepEqual(queried, { status: 200, text: `[{"bodyid":${big},"type":"LC4"}]` });
+    const all = await send("GET", `${neurons}/all/?app=natverse`);
+    assert.equal(all.text, `[{"bodyid":7,"type":"MBON01","status":null},{"bodyid":${big},"type":"LC4"}]`);
+    const viaFunction = await send(
+      "GET",
+      `${FUNCTIONS}/jsonannotations/v2/json-annotations/${PRIVATE_DS}/neurons/head_tag`,
+    );
+    assert.deepEqual(viaFunction, { status: 200, text: '"v1.2"' });
+  });
 });

@@ -52,8 +52,8 @@ const PARAM_VALUES: Record<string, string> = {
   path: "session/recording.nwb",
   scope: "prefs",
   key: "k1",
-  id: "some-id",
-  ids: "1",
+  id: "1",
+  ids: "1,2",
 };
 
 function concretePath(mount: string, def: RouteDef): string {

@@ -3,9 +3,11 @@ import type { Firestore } from "firebase-admin/firestore";
 import {
   CATALOG_COLLECTIONS,
   catalogDocId,
+  catalogRecordSchema,
   type CatalogRecord,
   type CatalogSource,
 } from "../../src/schemas/catalog.js";
+import { HIPPOCAMPOME_MARKERS_PATH, HIPPOCAMPOME_TYPES_PATH } from "../../loopback/upstream.js";
 import type { HarvestOptions } from "../../src/services/harvest.js";
 
 /** Politeness shrunk so fault tests finish quickly; retries and timeouts still happen for real. */
@@ -20,7 +22,14 @@ export const FAST_POLICY = {
 };
 
 export function fastOptions(baseUrl: string, extra: Partial<HarvestOptions> = {}): HarvestOptions {
-  return { baseUrl, hostPolicy: FAST_POLICY, ...extra };
+  // The published Hippocampome tables live on GitHub; the loopback serves them at the same paths.
+  return {
+    baseUrl,
+    typesCsvUrl: baseUrl + HIPPOCAMPOME_TYPES_PATH,
+    markersCsvUrl: baseUrl + HIPPOCAMPOME_MARKERS_PATH,
+    hostPolicy: FAST_POLICY,
+    ...extra,
+  };
 }
 
 export async function recordsOf(db: Firestore, source: CatalogSource): Promise<CatalogRecord[]> {
@@ -49,3 +58,8 @@ export function manualClock(start = Date.UTC(2026, 0, 1)) {
 
 const ignore = () => undefined;
 export const quietLog = { info: ignore, warn: ignore, error: ignore };
+
+/** A stored record, parsed (not cast) against its schema. */
+export async function record(db: Firestore, id: string): Promise<CatalogRecord> {
+  return catalogRecordSchema.parse((await recordDoc(db, id)).data());
+}

@@ -4,13 +4,8 @@ import type { Firestore } from "firebase-admin/firestore";
 
 import { startUpstreamServer, type UpstreamServer } from "../../loopback/upstream.js";
 import { ApiError } from "../../src/errors.js";
-import {
-  getRun,
-  getSourceState,
-  harvestWriteBench,
-  runHarvest,
-  startRun,
-} from "../../src/services/harvest.js";
+import { getRun, getSourceState, runHarvest, startRun } from "../../src/services/harvest.js";
+import { harvestWriteBench } from "../../../bench/harvest.js";
 import { firestore } from "../../src/store/firebase.js";
 import { clearFirestore } from "../setup/hooks.js";
 import { fastOptions, manualClock, quietLog, recordDoc, recordsOf } from "./helpers.js";
@@ -36,9 +31,9 @@ describe("harvest runs", () => {
         { match: "page=4&size", kind: "malformed" },
         { match: "page=5&size", kind: "empty" },
       );
-      const run = await runHarvest(deps(), "neuromorpho", fastOptions(upstream.url, { pageSize: 20 }));
+      const run = await runHarvest(deps(), "neuromorpho", fastOptions(upstream.url, { pageSize: 5 }));
       assert.equal(run.status, "complete");
-      assert.equal((await recordsOf(db, "neuromorpho")).length, 120);
+      assert.equal((await recordsOf(db, "neuromorpho")).length, 35);
       assert.equal(upstream.faults.length, 0, "every fault was hit");
       for (const page of [1, 2, 3, 4, 5]) {
         const hits = upstream.requests.filter((r) => r.includes(`page=${page}&size`)).length;
@@ -56,18 +51,18 @@ describe("harvest runs", () => {
       assert.equal(second.id, first.id);
       assert.equal(second.status, "complete");
       assert.equal(second.invocations, 2);
-      assert.equal((await recordsOf(db, "modeldb")).length, 60);
+      assert.equal((await recordsOf(db, "modeldb")).length, 14);
     });
 
     it("an empty page that never recovers makes the run partial, and nothing is withdrawn", async () => {
-      await runHarvest(deps(), "neuromorpho", fastOptions(upstream.url, { pageSize: 20 }));
-      upstream.remove("neuromorpho", "9");
+      await runHarvest(deps(), "neuromorpho", fastOptions(upstream.url, { pageSize: 5 }));
+      upstream.remove("neuromorpho", "900009");
       upstream.faults.push({ match: "page=3&size", kind: "empty", times: Infinity });
-      const run = await runHarvest(deps(), "neuromorpho", fastOptions(upstream.url, { pageSize: 20 }));
+      const run = await runHarvest(deps(), "neuromorpho", fastOptions(upstream.url, { pageSize: 5 }));
       assert.equal(run.status, "partial");
       assert.ok(run.errors.some((e) => /empty/.test(e.message)));
       assert.equal(run.counts.withdrawn, 0);
-      assert.equal((await recordDoc(db, "neuromorpho:9")).get("withdrawn"), false);
+      assert.equal((await recordDoc(db, "neuromorpho:900009")).get("withdrawn"), false);
     });
   });
 
@@ -78,18 +73,18 @@ describe("harvest runs", () => {
       const crash = new Error("instance killed");
       await assert.rejects(
         runHarvest({ ...deps(), now: clock.now }, "neuromorpho", {
-          ...fastOptions(upstream.url, { pageSize: 20, leaseMs: 60_000 }),
+          ...fastOptions(upstream.url, { pageSize: 5, leaseMs: 60_000 }),
           onProgress: () => {
             if (++steps === 3) throw crash;
           },
         }),
         crash,
       );
-      assert.equal((await recordsOf(db, "neuromorpho")).length, 60);
+      assert.equal((await recordsOf(db, "neuromorpho")).length, 15);
 
       // The dead worker's lease still holds: a second worker must not run alongside it.
       await assert.rejects(
-        runHarvest({ ...deps(), now: clock.now }, "neuromorpho", fastOptions(upstream.url, { pageSize: 20 })),
+        runHarvest({ ...deps(), now: clock.now }, "neuromorpho", fastOptions(upstream.url, { pageSize: 5 })),
         (err: unknown) => err instanceof ApiError && err.code === "conflict",
       );
 
@@ -98,7 +93,7 @@ describe("harvest runs", () => {
       const run = await runHarvest(
         { ...deps(), now: clock.now },
         "neuromorpho",
-        fastOptions(upstream.url, { pageSize: 20 }),
+        fastOptions(upstream.url, { pageSize: 5 }),
       );
       assert.equal(run.status, "complete");
       assert.equal(run.invocations, 2);
@@ -107,20 +102,34 @@ describe("harvest runs", () => {
         "resumed after the last checkpoint",
       );
       const records = await recordsOf(db, "neuromorpho");
-      assert.equal(records.length, 120);
-      assert.equal(new Set(records.map((r) => r.id)).size, 120);
-      assert.equal(run.counts.created, 120);
+      assert.equal(records.length, 35);
+      assert.equal(new Set(records.map((r) => r.id)).size, 35);
+      assert.equal(run.counts.created, 35);
+    });
+
+    it("an unreadable dandiset stays seen: a complete run never withdraws it", async () => {
+      const first = await runHarvest(deps(), "dandi", fastOptions(upstream.url));
+      assert.equal(first.status, "complete");
+      upstream.dandiMoment = "after";
+      // 000552's newly published version cannot be read this time (a 404 on its version).
+      upstream.faults.push({ match: "/api/dandisets/000552/versions/", kind: "status", status: 404 });
+      const run = await runHarvest(deps(), "dandi", fastOptions(upstream.url));
+      assert.equal(run.status, "complete");
+      assert.equal(run.counts.withdrawn, 0);
+      assert.equal(run.counts.unreadable, 2);
+      assert.deepEqual(run.unreadable.map((u) => u.id).sort(), ["dandi:000061", "dandi:000552"]);
+      assert.equal((await recordDoc(db, "dandi:000552")).get("withdrawn"), false);
     });
 
     it("a run that spends its time budget pauses and the next invocation continues the same run", async () => {
       const clock = manualClock();
       const options = {
-        ...fastOptions(upstream.url, { pageSize: 10, timeBudgetMs: 10_000 }),
+        ...fastOptions(upstream.url, { pageSize: 2, timeBudgetMs: 10_000 }),
         onProgress: () => clock.advance(4_000),
       };
       const first = await runHarvest({ ...deps(), now: clock.now }, "modeldb", options);
       assert.equal(first.status, "paused");
-      assert.ok(first.counts.fetched > 0 && first.counts.fetched < 60);
+      assert.ok(first.counts.fetched > 0 && first.counts.fetched < 14);
       const state = await getSourceState(db, "modeldb");
       assert.equal(state.activeRunId, first.id);
       assert.equal(state.leaseOwner, null, "a paused run holds no lease");
@@ -131,26 +140,27 @@ describe("harvest runs", () => {
       }
       assert.equal(run.id, first.id);
       assert.equal(run.status, "complete");
-      assert.equal(run.counts.created, 60);
-      assert.equal((await recordsOf(db, "modeldb")).length, 60);
+      assert.equal(run.counts.created, 14);
+      assert.equal((await recordsOf(db, "modeldb")).length, 14);
     });
 
     it("an aborted run pauses at once and resumes where it stopped", async () => {
       const controller = new AbortController();
       const first = await runHarvest(deps(), "dandi", {
-        ...fastOptions(upstream.url, { pageSize: 5 }),
+        ...fastOptions(upstream.url, { pageSize: 1 }),
         signal: controller.signal,
         onProgress: (r) => {
-          if (r.counts.fetched >= 10) controller.abort();
+          if (r.counts.fetched >= 1) controller.abort();
         },
       });
       assert.equal(first.status, "paused");
-      assert.equal(first.counts.fetched, 10);
-      const run = await runHarvest(deps(), "dandi", fastOptions(upstream.url, { pageSize: 5 }));
+      assert.equal(first.counts.fetched, 1);
+      const run = await runHarvest(deps(), "dandi", fastOptions(upstream.url, { pageSize: 1 }));
       assert.equal(run.id, first.id);
       assert.equal(run.status, "complete");
-      assert.equal(run.counts.created, 30);
-      assert.equal((await recordsOf(db, "dandi")).length, 30);
+      assert.equal(run.counts.created, 2);
+      assert.equal(run.counts.unreadable, 1);
+      assert.equal((await recordsOf(db, "dandi")).length, 2);
     });
 
     it("startRun creates a run the next invocation works on, and getRun reports it", async () => {
@@ -161,70 +171,42 @@ describe("harvest runs", () => {
       assert.equal(run.id, started.id);
       const stored = await getRun(db, started.id);
       assert.equal(stored?.status, "complete");
-      assert.equal(stored?.counts.created, 30);
+      assert.equal(stored?.counts.created, 174);
       assert.equal(await getRun(db, "nope"), null);
     });
   });
 
   describe("idempotence and mark-and-sweep", () => {
-    it("an unchanged record is not rewritten; a changed one is updated", async () => {
-      await runHarvest(deps(), "neuromorpho", fastOptions(upstream.url, { pageSize: 50 }));
-      const before = await recordDoc(db, "neuromorpho:10");
-      const changedBefore = await recordDoc(db, "neuromorpho:7");
-      upstream.change("neuromorpho", "7");
-
-      const run = await runHarvest(deps(), "neuromorpho", fastOptions(upstream.url, { pageSize: 50 }));
-      assert.equal(run.status, "complete");
-      assert.deepEqual(
-        { created: run.counts.created, updated: run.counts.updated, unchanged: run.counts.unchanged },
-        { created: 0, updated: 1, unchanged: 119 },
-      );
-      const after = await recordDoc(db, "neuromorpho:10");
-      assert.ok(after.updateTime!.isEqual(before.updateTime!), "unchanged record kept its updateTime");
-      assert.equal(after.get("lastSeenRun"), before.get("lastSeenRun"));
-
-      const changed = await recordDoc(db, "neuromorpho:7");
-      assert.ok(!changed.updateTime!.isEqual(changedBefore.updateTime!));
-      assert.match(changed.get("description") as string, /Revised\.$/);
-      assert.equal(changed.get("sourceModified"), "2025-01-01");
-      assert.equal(changed.get("lastSeenRun"), run.id);
-    });
-
-    it("ModelDB refetches only models whose version date changed", async () => {
+    it("an unchanged record is not rewritten; an edited ModelDB model alone is refetched and updated", async () => {
       await runHarvest(deps(), "modeldb", fastOptions(upstream.url));
-      upstream.change("modeldb", "35358");
+      const before = await recordDoc(db, "modeldb:66268");
+      const changedBefore = await recordDoc(db, "modeldb:35358");
+      upstream.editModel("35358");
       const from = upstream.requests.length;
       const run = await runHarvest(deps(), "modeldb", fastOptions(upstream.url));
+      assert.equal(run.status, "complete");
       const details = upstream.requests.slice(from).filter((r) => /^\/api\/v1\/models\/\d+$/.test(r));
       assert.deepEqual(details, ["/api/v1/models/35358"]);
-      assert.equal(run.counts.updated, 1);
-      assert.equal(run.counts.unchanged, 59);
-      assert.match((await recordDoc(db, "modeldb:35358")).get("name") as string, /\(revised\)$/);
-    });
-
-    it("DANDI incremental runs list by modification and stop at the watermark", async () => {
-      await runHarvest(deps(), "dandi", fastOptions(upstream.url, { pageSize: 5 }));
-      upstream.change("dandi", "000214");
-      const from = upstream.requests.length;
-      const run = await runHarvest(
-        deps(),
-        "dandi",
-        fastOptions(upstream.url, { pageSize: 5, mode: "incremental" }),
+      assert.deepEqual(
+        { created: run.counts.created, updated: run.counts.updated, unchanged: run.counts.unchanged },
+        { created: 0, updated: 1, unchanged: 13 },
       );
-      assert.equal(run.status, "complete");
-      assert.equal(run.counts.updated, 1);
-      const lists = upstream.requests.slice(from).filter((r) => r.startsWith("/api/dandisets/?"));
-      assert.equal(lists.length, 1, "the first page already reached the watermark");
-      assert.match(lists[0]!, /ordering=-modified/);
-      assert.match((await recordDoc(db, "dandi:000214")).get("name") as string, /\(revised\)$/);
+      const after = await recordDoc(db, "modeldb:66268");
+      assert.ok(after.updateTime!.isEqual(before.updateTime!), "unchanged record kept its updateTime");
+      assert.equal(after.get("lastSeenRun"), before.get("lastSeenRun"));
+      const changed = await recordDoc(db, "modeldb:35358");
+      assert.ok(!changed.updateTime!.isEqual(changedBefore.updateTime!));
+      assert.match(changed.get("name") as string, /\(revised\)$/);
+      assert.equal(changed.get("sourceVersion"), "21");
+      assert.equal(changed.get("lastSeenRun"), run.id);
     });
 
     it("a record removed upstream is withdrawn after the next complete run, not after a partial one", async () => {
       await runHarvest(deps(), "modeldb", fastOptions(upstream.url));
-      const removed = upstream.ids("modeldb").find((id) => id !== "35358")!;
+      const removed = "66268";
       upstream.remove("modeldb", removed);
 
-      const limited = await runHarvest(deps(), "modeldb", fastOptions(upstream.url, { limit: 20 }));
+      const limited = await runHarvest(deps(), "modeldb", fastOptions(upstream.url, { limit: 5 }));
       assert.equal(limited.status, "partial");
       assert.equal((await recordDoc(db, `modeldb:${removed}`)).get("withdrawn"), false);
 
@@ -241,7 +223,7 @@ describe("harvest runs", () => {
       const doc = await recordDoc(db, `modeldb:${removed}`);
       assert.equal(doc.get("withdrawn"), true);
       assert.equal(doc.get("withdrawnAt"), doc.get("harvestedAt"));
-      assert.equal((await recordsOf(db, "modeldb")).filter((r) => !r.withdrawn).length, 59);
+      assert.equal((await recordsOf(db, "modeldb")).filter((r) => !r.withdrawn).length, 13);
       assert.equal((await getSourceState(db, "modeldb")).lastCompleteRunId, full.id);
     });
 

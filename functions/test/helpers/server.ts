@@ -21,6 +21,9 @@ export function testConfig(overrides: Partial<ConfigInput> = {}): Config {
     projectId: TEST_PROJECT_ID,
     tokenSecret: TEST_SECRET,
     owner: "owner@example.org",
+    // Rate limits off unless a test sets them (functions/test/ratelimit/ does), so suites that send
+    // many requests from one persona are not throttled.
+    rateLimits: "read=0,write=0,anonymous=0,costly=0",
     ...overrides,
   });
 }
