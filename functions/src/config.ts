@@ -46,6 +46,22 @@ function int<S extends z.ZodType<unknown, number>>(
   return { name, default: dflt, description, param: defineInt(name, { default: dflt, description }), schema };
 }
 
+// ---- security (issue 12, H1): default Google ID-token audiences -------------------------------
+/**
+ * The OAuth clients whose Google ID tokens are accepted by default. A Google ID token is meant for
+ * ONE app (its `aud`); accepting any audience lets every third-party app that signs users in with
+ * Google replay their tokens here (security review H1). These are the public clients that exchange
+ * Google ID tokens today (../shared/reference/clio-clients.md): the Clio website, gcloud (shared by
+ * every gcloud user; clio-py and neuclease use it) and malevnc. An empty GOOGLE_AUDIENCES refuses
+ * Google ID tokens altogether.
+ */
+export const DEFAULT_GOOGLE_AUDIENCES = [
+  "464281314980-qlc4o2ce8htnhhgdb0g0j681de2l3980.apps.googleusercontent.com",
+  "32555940559.apps.googleusercontent.com",
+  "838644154009-0e4sr9qgt3jp6k31u0m6jcsifapi62ap.apps.googleusercontent.com",
+];
+// ---- end security block ------------------------------------------------------------------------
+
 export const settings = {
   urlPrefix: text(
     "URL_PREFIX",
@@ -79,8 +95,8 @@ export const settings = {
   ),
   googleAudiences: text(
     "GOOGLE_AUDIENCES",
-    "",
-    "Comma-separated OAuth client ids accepted as the aud of Google ID tokens; empty accepts any.",
+    DEFAULT_GOOGLE_AUDIENCES.join(","),
+    "Comma-separated OAuth client ids accepted as aud (and azp) of Google ID tokens; empty refuses Google ID tokens.",
     commaList,
   ),
   googleCertsUrl: text(
@@ -370,6 +386,29 @@ export const settings = {
     z.string(),
   ),
   // ---- end connectomes and activity ------------------------------------------------------------
+  // ---- Security review (issue 12): neuPrint role, upstream and list byte caps ------------------
+  neuprintRole: text(
+    "NEUPRINT_ROLE",
+    "clio_general",
+    "Role the caller must hold on the dataset itself (public does not count) to use the neuPrint proxy.",
+    z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: "NEUPRINT_ROLE must be a role name" }),
+  ),
+  neuprintMaxResponseBytes: int(
+    "NEUPRINT_MAX_RESPONSE_BYTES",
+    16 * 1024 * 1024,
+    "Largest neuPrint answer the proxy relays; larger answers are refused with 502.",
+    z.number().int().positive(),
+  ),
+  listMaxBytes: int(
+    "LIST_MAX_BYTES",
+    8 * 1024 * 1024,
+    "Most bytes of documents one list page or one streamed store read holds in memory.",
+    z
+      .number()
+      .int()
+      .min(1024 * 1024),
+  ),
+  // ---- end security review ---------------------------------------------------------------------
   // ---- issue 12: keys, session age, rate limits, storage caps ----
   maxSessionAgeSeconds: int(
     "MAX_SESSION_AGE_SECONDS",
@@ -444,7 +483,13 @@ export const params = mapSettings((s) => s.param) as { [K in keyof Settings]: Se
 export const configSchema = z.object({
   projectId: z.string().min(1),
   /** Empty disables API tokens: the exchange answers 503 and such tokens are refused. */
-  tokenSecret: z.string().default(""),
+  tokenSecret: z
+    .string()
+    // Security review L3: a short HS256 key can be brute-forced from one captured token.
+    .refine((s) => s === "" || Buffer.byteLength(s) >= 32, {
+      error: "FLYEM_SECRET must be at least 32 bytes (or empty to disable API tokens)",
+    })
+    .default(""),
   /** Empty: the neuPrint proxy answers 503. */
   neuprintToken: z.string().default(""),
   // Each setting's default is its param's, parsed by its own schema.

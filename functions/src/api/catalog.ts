@@ -200,8 +200,15 @@ export const catalogAdminApi = defineGroup({
       path: "/index",
       allow: "signedIn",
       summary: "The published search index: record count, build time, blob",
+      description:
+        "Admins see the whole pointer; others see no bucket, object or trigger (which names the " +
+        "admin who rebuilt it; security review L5).",
       response: indexPointerSchema.nullable(),
-      handler: ({ deps }) => readIndexPointer(deps.db),
+      async handler({ deps, can }) {
+        const pointer = await readIndexPointer(deps.db);
+        if (!pointer || (await can("is_admin"))) return pointer;
+        return { ...pointer, bucket: null, object: null, trigger: "" };
+      },
     }),
     route({
       method: "post",

@@ -13,7 +13,7 @@ import {
   signatureDatasetSchema,
 } from "../schemas/signatures.js";
 import { bigqueryClient, storageClient } from "../services/clients.js";
-import { createSignatureService, storageReadObject } from "../services/signatures.js";
+import { createSignatureService, signatureOwners, storageReadObject } from "../services/signatures.js";
 
 /**
  * A coordinate as the query string carries it: decimal digits only, so that `x=` or `x=1e3` is
@@ -43,6 +43,19 @@ const signatureService = provide("signatures", (root) =>
   }),
 );
 
+/**
+ * clio's `has_role('clio_general', dataset)` (declared in `allow`) also on every dataset sharing
+ * the requested id's lower-cased signature folder (security review L1).
+ */
+async function requireCaseTwins(ctx: {
+  deps: { datasets: { all(): Promise<Map<string, unknown>> } };
+  params: { dataset: string };
+  requireRole: (role: string, dataset: string) => Promise<void>;
+}): Promise<void> {
+  for (const id of await signatureOwners(ctx.deps.datasets, ctx.params.dataset))
+    await ctx.requireRole("clio_general", id);
+}
+
 export const signaturesApi = defineGroup({
   name: "signatures",
   mounts: ["/v2/signatures"],
@@ -59,6 +72,7 @@ export const signaturesApi = defineGroup({
       query: pointQuery,
       response: atLocationResponseSchema,
       async handler(ctx) {
+        await requireCaseTwins(ctx);
         return ctx.deps.get(signatureService).atLocation(ctx.params.dataset, ctx.query);
       },
     }),
@@ -74,6 +88,7 @@ export const signaturesApi = defineGroup({
       query: pointQuery,
       response: likeLocationResponseSchema,
       async handler(ctx) {
+        await requireCaseTwins(ctx);
         return ctx.deps.get(signatureService).likeLocation(ctx.params.dataset, ctx.query);
       },
     }),

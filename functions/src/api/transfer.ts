@@ -4,6 +4,8 @@
  * query parameter) and answered failures with a traceback; here the body is parsed, the role is
  * checked on the dataset, and failures are 400/403/404/502/503/504.
  */
+import { hasRole } from "../auth/permissions.js";
+import { forbidden } from "../errors.js";
 import { provide } from "../services/root.js";
 import { defineGroup, route } from "../http/route.js";
 import { transferRequestSchema, transferResponseSchema } from "../schemas/transfer.js";
@@ -42,6 +44,12 @@ export const transferApi = defineGroup({
       body: transferRequestSchema,
       response: transferResponseSchema,
       async handler({ deps, user, body }) {
+        // Eight GPU jobs per call under the deployment's identity (security review M3): the role
+        // must be held on the dataset itself; a public dataset's implicit level does not count.
+        if (!hasRole(user, deps.config.transferRole, body.dataset, false))
+          throw forbidden(
+            `${user.email || "anonymous"} lacks ${deps.config.transferRole} on dataset ${body.dataset} (transfer needs an explicit role)`,
+          );
         const answer = await deps.get(transferService).transfer(body);
         deps.log.info("image transfer started", {
           dataset: body.dataset,

@@ -69,6 +69,7 @@ export class TokenVerifier {
       );
     }
     if (principal.kind === "api") await this.checkNotRevoked(principal);
+    else await this.checkIssuedAfterRevocation(principal);
     return principal;
   }
 
@@ -110,10 +111,15 @@ export class TokenVerifier {
     this.google ??= new OAuth2Client({
       endpoints: { oauth2FederatedSignonPemCertsUrl: this.config.googleCertsUrl },
     });
-    const audience = this.config.googleAudiences.length > 0 ? this.config.googleAudiences : undefined;
+    // Fail closed (security review H1): google-auth-library skips the aud check when no audience
+    // is given, so an empty allow-list must refuse, never mean "any app's token".
+    const audiences = this.config.googleAudiences;
+    if (audiences.length === 0) {
+      throw unauthenticated("Google ID tokens are not accepted here: GOOGLE_AUDIENCES is empty");
+    }
     let claims: Record<string, unknown>;
     try {
-      const ticket = await this.google.verifyIdToken({ idToken: token, audience });
+      const ticket = await this.google.verifyIdToken({ idToken: token, audience: audiences });
       claims = { ...ticket.getPayload() };
     } catch (err) {
       // Not reaching Google's certificates says nothing about the token: that is our outage.
@@ -123,6 +129,11 @@ export class TokenVerifier {
         });
       }
       throw unauthenticated();
+    }
+    // The authorised party, when present, is the client the token was issued to: it must be one
+    // of ours too, or a token another app obtained on our audience's behalf would pass.
+    if (claims.azp !== undefined && !(typeof claims.azp === "string" && audiences.includes(claims.azp))) {
+      throw unauthenticated("The Google ID token was issued to a client (azp) not in GOOGLE_AUDIENCES");
     }
     return principalFromVerifiedClaims(claims, "google");
   }
@@ -146,6 +157,17 @@ export class TokenVerifier {
   private async checkNotRevoked(principal: Principal): Promise<void> {
     const gen = typeof principal.claims.gen === "number" ? principal.claims.gen : 0;
     if (gen < (await this.tokenState.generation(principal.email)))
+      throw unauthenticated("Token has been revoked");
+  }
+
+  /**
+   * Google and Firebase ID tokens cannot be revoked at their issuer from here, so one issued
+   * before the user's last `/v2/server/revoke` is refused (security review L10): a stolen ID token
+   * can no longer mint fresh API tokens after a revocation.
+   */
+  private async checkIssuedAfterRevocation(principal: Principal): Promise<void> {
+    const iat = typeof principal.claims.iat === "number" ? principal.claims.iat : 0;
+    if (iat < (await this.tokenState.revokedAtSeconds(principal.email)))
       throw unauthenticated("Token has been revoked");
   }
 

@@ -110,6 +110,7 @@ function handle(def: RouteDef, root: Root, options: AppOptions, guard: Guard, gr
     const query = parse(def.query, knownQueryKeys(def.query, req.query), "query");
     const body = parse(def.body, req.body, "body");
     if (!early) await authorize(def.allow, caller, root, { params, query, body });
+    res.locals.listMaxBytes = root.config.listMaxBytes; // security M1: byte budget of lists (http/paging.ts)
     const log = withFields(root.log, { requestId: req.requestId });
     const result = await def.handler({ ...caller, req, res, params, query, body, deps: root, log });
     await guard.record(policy, { req, res, ...caller, params, body, result });

@@ -27,8 +27,16 @@ export type CatalogKind = z.infer<typeof catalogKindSchema>;
 /** ISO 8601 instants are kept as strings so the content hash and the JSON API see the same value. */
 const isoDateTime = z.iso.datetime({ offset: true });
 
+/**
+ * Security review L9: `z.url()` accepts `javascript:`, `data:` and `file:`, which a UI rendering
+ * `links[].url` as an href would run. Catalog URLs are http(s) only; links and citation URLs with
+ * another scheme are dropped rather than failing the whole record.
+ */
+const webUrl = z.url({ protocol: /^https?$/ });
+const isWebUrl = (v: unknown) => webUrl.safeParse(v).success;
+
 export const catalogFileSchema = z.object({
-  url: z.url(),
+  url: webUrl,
   /** Lower-case file format, e.g. `swc`, `asc`, `zip`, `nwb`. */
   format: z.string().min(1),
   /** Name to use inside a download archive; unique within the record. */
@@ -43,7 +51,7 @@ export type CatalogFile = z.infer<typeof catalogFileSchema>;
 export const catalogLinkSchema = z.object({
   /** `page` (human page), `api` (machine record), `thumbnail`, `doi`, `related`. */
   rel: z.string().min(1),
-  url: z.url(),
+  url: webUrl,
   label: z.string().optional(),
 });
 export type CatalogLink = z.infer<typeof catalogLinkSchema>;
@@ -52,7 +60,7 @@ export const catalogCitationSchema = z.object({
   text: z.string().min(1),
   doi: z.string().optional(),
   pmid: z.string().optional(),
-  url: z.url().optional(),
+  url: webUrl.optional(),
 });
 export type CatalogCitation = z.infer<typeof catalogCitationSchema>;
 
@@ -71,10 +79,23 @@ export const catalogContentSchema = z.object({
   layers: z.array(z.string()),
   markers: z.array(z.string()),
   files: z.array(catalogFileSchema),
-  links: z.array(catalogLinkSchema),
+  links: z.preprocess(
+    (v) => (Array.isArray(v) ? v.filter((l) => isWebUrl((l as { url?: unknown } | null)?.url)) : v),
+    z.array(catalogLinkSchema),
+  ),
   /** SPDX-style identifier (`CC-BY-4.0`) or null when the source states none. */
   licence: z.string().nullable(),
-  citations: z.array(catalogCitationSchema),
+  citations: z.preprocess(
+    (v) =>
+      Array.isArray(v)
+        ? v.map((c: unknown) => {
+            if (c === null || typeof c !== "object" || !("url" in c) || isWebUrl(c.url)) return c;
+            const { url: _dropped, ...rest } = c as Record<string, unknown>;
+            return rest;
+          })
+        : v,
+    z.array(catalogCitationSchema),
+  ),
   /** Source-specific facets (channels, model concepts, archive, neurotransmitter, …). */
   attributes: z.record(z.string(), z.array(z.string())),
   /** The source's own modification time or version date, when it has one. */
@@ -190,7 +211,12 @@ export const CATALOG_COLLECTIONS = {
  * id); percent-encoding `%` first keeps the mapping reversible.
  */
 export function catalogDocId(id: string): string {
-  return id.replace(/%/g, "%25").replace(/\//g, "%2F");
+  const escaped = id.replace(/%/g, "%25").replace(/\//g, "%2F");
+  // Firestore reserves `__x__`, `.` and `..` (a 500 before, security review L12); no stored
+  // record can have such an id, so escaping their first character changes no existing one.
+  if (/^__.*__$/.test(escaped) || escaped === "." || escaped === "..")
+    return (escaped.startsWith("_") ? "%5F" : "%2E") + escaped.slice(1);
+  return escaped;
 }
 
 /** The document shape the search index builds from (see functions/src/search). */

@@ -20,6 +20,12 @@ export const MAX_QUERY_CHARS = 2048;
 export const MAX_QUERY_TERMS = 32;
 /** A prefix expands to at most this many terms, the most frequent first. */
 export const MAX_PREFIX_EXPANSIONS = 256;
+/**
+ * Security review L4 (CPU amplification): one query may expand at most this many prefix words,
+ * and all its prefixes together to at most this many terms; further prefix words match exactly.
+ */
+export const MAX_PREFIX_WORDS = 4;
+export const MAX_QUERY_EXPANSIONS = 512;
 /** A completion of a prefix scores a little below the exact word, so `ca1` ranks CA1 before CA10. */
 const PREFIX_FACTOR = 0.8;
 /** Scores stay below this, so "number of words matched" can be added as a higher-order digit. */
@@ -227,11 +233,27 @@ export class SearchIndex {
     if (!kept.length) kept = candidates.map((c) => ({ text: c.text, prefix: true }));
 
     const words = new Map<string, QueryWord>();
-    for (const c of kept) {
+    let prefixWords = 0;
+    let budget = MAX_QUERY_EXPANSIONS;
+    for (const candidate of kept) {
+      // Past the prefix-word or expansion budget a prefix word is matched as a whole word (L4).
+      const c =
+        candidate.prefix && (prefixWords >= MAX_PREFIX_WORDS || budget <= 0)
+          ? { text: candidate.text, prefix: false }
+          : candidate;
       const key = `${c.prefix ? "p" : "e"}:${c.text}`;
       if (words.has(key)) continue;
       if (words.size === MAX_QUERY_TERMS) break;
-      const expansions = c.exact ?? (c.prefix ? this.expand(c.text) : this.exact(c.text));
+      let expansions = c.exact ?? (c.prefix ? this.expand(c.text) : this.exact(c.text));
+      if (c.prefix) {
+        prefixWords += 1;
+        if (expansions.length > budget) {
+          expansions = [...expansions]
+            .sort((a, b) => b.factor - a.factor || this.df(b.term) - this.df(a.term) || a.term - b.term)
+            .slice(0, budget);
+        }
+        budget -= expansions.length;
+      }
       const df = expansions.reduce((s, e) => s + this.df(e.term), 0);
       words.set(key, { key, expansions, df });
     }

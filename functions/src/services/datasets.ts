@@ -2,7 +2,7 @@
  * Datasets: listing and reading with clio's `{tag}`/`{uuid}` templating, creating and updating
  * with a version guard, deleting.
  */
-import { conflict, forbidden, notFound } from "../errors.js";
+import { badRequest, conflict, forbidden, notFound } from "../errors.js";
 import { assertFitsDocument } from "../store/document-size.js";
 import type { Root } from "./root.js";
 import { ADMIN_ONLY_DATASET_FIELDS, allows } from "../auth/permissions.js";
@@ -67,10 +67,36 @@ export async function readDataset(
   templates: boolean,
 ): Promise<StoredDataset> {
   const dataset = await deps.datasets.get(id);
-  if (!dataset) throw notFound(`Dataset ${id} does not exist`);
-  if (!allows(user, "can_read", id, dataset.public === true))
-    throw forbidden(`${user.email} cannot read dataset ${id}`);
+  // One answer for "missing" and "not yours" (security review L6): a 403 would tell a stranger
+  // that a private dataset of that name exists.
+  if (!dataset || !allows(user, "can_read", id, dataset.public === true))
+    throw notFound(`Dataset ${id} not found`);
   return present(dataset, templates);
+}
+
+/** What `{tag}` and `{uuid}` may be filled with: nothing that changes a path's meaning (L7). */
+const TEMPLATE_VALUE = /^[A-Za-z0-9._-]{0,128}$/;
+
+/**
+ * The admin-only fields a dataset admin's post would change, compared both as stored and as
+ * clients see them after `{tag}`/`{uuid}` are filled in (security review L7): otherwise editing
+ * `tag` would move a templated `location` without touching the field itself.
+ */
+function changedAdminFields(stored: StoredDataset | undefined, posted: Dataset): string[] {
+  const seen = (d: StoredDataset | Dataset | undefined, f: (typeof ADMIN_ONLY_DATASET_FIELDS)[number]) =>
+    applyTemplates(d?.[f], d?.tag, d?.uuid);
+  return ADMIN_ONLY_DATASET_FIELDS.filter(
+    (f) => !sameValue(stored?.[f], posted[f]) || !sameValue(seen(stored, f), seen(posted, f)),
+  );
+}
+
+function checkTemplateValues(id: string, stored: StoredDataset | undefined, posted: Dataset): void {
+  for (const field of ["tag", "uuid"] as const) {
+    const value = posted[field];
+    if (value !== undefined && value !== stored?.[field] && !TEMPLATE_VALUE.test(value)) {
+      throw badRequest(`Dataset ${id}: ${field} may hold only letters, digits, ".", "_" and "-"`);
+    }
+  }
 }
 
 /**
@@ -96,10 +122,11 @@ export async function writeDatasets(
         if (!snap.exists) throw forbidden(`Only admins can create datasets (${id} does not exist)`);
         if (!allows(user, "is_dataset_admin", id, stored?.public === true))
           throw forbidden(`${user.email} is not an admin of dataset ${id}`);
-        const changed = ADMIN_ONLY_DATASET_FIELDS.filter((f) => !sameValue(stored?.[f], datasets[id]![f]));
+        const changed = changedAdminFields(stored, datasets[id]!);
         if (changed.length > 0)
           throw forbidden(`Only admins can change ${changed.join(", ")} of dataset ${id}`);
       }
+      checkTemplateValues(id, stored, datasets[id]!);
       const postedTag = datasets[id]!.tag;
       if (stored?.tag && postedTag && compareVersions(postedTag, stored.tag) < 0) {
         throw conflict(`Dataset ${id}: tag ${postedTag} is older than the stored ${stored.tag}`);

@@ -2,9 +2,17 @@
  * The neuPrint proxy: forwards a Cypher query to the dataset's neuPrint server with the
  * deployment's neuPrint credential, and turns every way that can fail into a clear ApiError
  * (clio answered 400 for all of them, server faults included).
+ *
+ * The credential is the deployment's, so (security review H2) the caller needs an explicit role
+ * on the dataset (the public level does not count), the Cypher must stay inside the dataset's own
+ * neuPrint dataset (neuprint-cypher.ts), and neuPrint's answer is read with a byte cap.
  */
-import { ApiError, toIssues } from "../errors.js";
+import { hasRole } from "../auth/permissions.js";
+import { ApiError, forbidden, toIssues } from "../errors.js";
 import { neuprintDatasetSchema, neuprintRequestSchema, type NeuprintResponse } from "../schemas/neuprint.js";
+import type { User } from "../schemas/users.js";
+import { assertBoundToDataset } from "./neuprint-cypher.js";
+import { BodyTooLargeError, readCapped, readTextPrefix, tooLarge } from "./upstream-body.js";
 
 export interface NeuprintDeps {
   /** NEUPRINT_APPLICATION_CREDENTIALS, sent as a Bearer token; empty means not configured. */
@@ -18,7 +26,15 @@ export interface NeuprintDeps {
   baseUrl?: string;
   fetch?: typeof fetch;
   timeoutMs?: number;
+  /** The role the caller must hold on the dataset itself (NEUPRINT_ROLE); public does not count. */
+  role?: string;
+  /** The largest neuPrint answer relayed (NEUPRINT_MAX_RESPONSE_BYTES). */
+  maxResponseBytes?: number;
 }
+
+/** Defaults of the deps above. */
+export const NEUPRINT_DEFAULT_ROLE = "clio_general";
+export const NEUPRINT_DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 /** A bare host with an optional port: nothing that could change the path or the scheme. */
 const HOST = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::\d{1,5})?$/;
@@ -27,7 +43,7 @@ const HOST = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::\d{1,5})?$/;
 const MAX_MESSAGE = 500;
 
 async function upstreamMessage(response: Response): Promise<string> {
-  const text = (await response.text().catch(() => "")).trim();
+  const text = (await readTextPrefix(response, 64 * 1024).catch(() => "")).trim();
   let message = text;
   try {
     const json = JSON.parse(text) as unknown;
@@ -50,7 +66,7 @@ export function createNeuprintService(deps: NeuprintDeps) {
    * (`neuprintHTTP.dataset`, or the clio id when none is stored), optionally `:<version>`: the
    * caller's permission was checked on this dataset, and the credential sent upstream is ours.
    */
-  async function endpoint(dataset: string, requested: string): Promise<string> {
+  async function endpoint(dataset: string, requested: string): Promise<{ url: string; allowed: string }> {
     const doc = await deps.getDataset(dataset);
     if (doc === undefined || doc === null) throw new ApiError("not_found", `Dataset ${dataset} not found`);
     const neuprint = neuprintDatasetSchema.safeParse(doc).data?.neuprintHTTP;
@@ -64,25 +80,35 @@ export function createNeuprintService(deps: NeuprintDeps) {
         throw new ApiError("failed_precondition", `Dataset ${dataset} has an invalid neuPrint server`);
       url = `https://${host}/api/custom/custom`;
     }
-    const allowed = (neuprint.dataset ?? dataset).split(":")[0];
+    const allowed = (neuprint.dataset ?? dataset).split(":")[0]!;
     if (requested.split(":")[0] !== allowed) {
       throw new ApiError(
         "permission_denied",
         `Dataset ${dataset} may only query neuPrint dataset ${allowed}, not ${requested}`,
       );
     }
-    return url;
+    return { url, allowed };
   }
 
   return {
-    async query(dataset: string, body: unknown): Promise<NeuprintResponse> {
+    async query(user: User, dataset: string, body: unknown): Promise<NeuprintResponse> {
+      const role = deps.role ?? NEUPRINT_DEFAULT_ROLE;
+      // An explicit role on this dataset: isPublic=false, so a public dataset's implicit level
+      // (every Google account) does not reach the deployment's neuPrint credential.
+      if (!hasRole(user, role, dataset, false)) {
+        throw forbidden(
+          `${user.email || "anonymous"} lacks ${role} on dataset ${dataset} (the neuPrint proxy needs an explicit role)`,
+        );
+      }
       if (!deps.token)
         throw new ApiError("unavailable", "The neuPrint proxy is not configured on this server");
       const parsed = neuprintRequestSchema.safeParse(body);
       if (!parsed.success) {
         throw new ApiError("invalid_argument", "Expected {cypher, dataset}", toIssues(parsed.error));
       }
-      const url = await endpoint(dataset, parsed.data.dataset);
+      const { url, allowed } = await endpoint(dataset, parsed.data.dataset);
+      assertBoundToDataset(parsed.data.cypher, allowed);
+      const maxBytes = deps.maxResponseBytes ?? NEUPRINT_DEFAULT_MAX_RESPONSE_BYTES;
       const timeoutMs = deps.timeoutMs ?? 30_000;
       let response: Response;
       try {
@@ -114,8 +140,9 @@ export function createNeuprintService(deps: NeuprintDeps) {
         throw new ApiError("bad_gateway", `neuPrint failed with status ${response.status}`);
       }
       try {
-        return (await response.json()) as NeuprintResponse;
+        return JSON.parse((await readCapped(response, maxBytes)).toString("utf8")) as NeuprintResponse;
       } catch (err) {
+        if (err instanceof BodyTooLargeError) throw tooLarge("neuPrint", err);
         if (err instanceof Error && err.name === "TimeoutError") {
           throw new ApiError("deadline_exceeded", `neuPrint did not answer within ${timeoutMs} ms`);
         }

@@ -170,6 +170,22 @@ export function suppressNearby(
   return matches;
 }
 
+/**
+ * Every dataset id whose signatures live under the same folder and table as `dataset`: itself and
+ * each stored dataset whose id lower-cases to the same name (security review L1). Signatures are
+ * read under the lower-cased name, so a caller must be allowed on all of these, or a role on a
+ * public `Abc` would serve the signatures of a private `abc`.
+ */
+export async function signatureOwners(
+  datasets: { all(): Promise<Map<string, unknown>> },
+  dataset: string,
+): Promise<string[]> {
+  const canonical = checkDataset(dataset);
+  const owners = new Set([dataset]);
+  for (const id of (await datasets.all()).keys()) if (id.toLowerCase() === canonical) owners.add(id);
+  return [...owners];
+}
+
 /** Validates a dataset name before it can name a table or an object. */
 export function checkDataset(dataset: string): string {
   const parsed = signatureDatasetSchema.safeParse(dataset);

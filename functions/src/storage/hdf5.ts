@@ -32,7 +32,19 @@ export interface Hdf5ReadOptions {
   blockSize?: number;
   /** Give up after this many fetch rounds (a file that is not HDF5 fails at once). */
   maxRounds?: number;
+  /**
+   * Give up once the header would need more than this many bytes of the file (security review
+   * L11: a crafted file must not make a trigger download it whole). Default 4 MiB.
+   */
+  maxBytes?: number;
 }
+
+/** Range reads in flight at once. */
+const FETCH_CONCURRENCY = 8;
+/** A header value is read only from a dataset this small; a larger one is not a header field. */
+const MAX_VALUE_BYTES = 64 * 1024;
+/** Subject fields read at most. */
+const MAX_SUBJECT_FIELDS = 64;
 
 interface EmscriptenStream {
   path?: string;
@@ -89,7 +101,13 @@ type H5File = InstanceType<(typeof import("h5wasm/node"))["File"]>;
 
 function valueAt(file: H5File, p: string): string | null {
   const entity = file.get(p);
-  return entity && "value" in entity ? text((entity as { value: unknown }).value) : null;
+  if (!entity || !("value" in entity)) return null;
+  // Only the shape and type are read here (header metadata); a huge dataset named like a header
+  // field would otherwise make HDF5 touch every block of it (L11).
+  const { shape, metadata } = entity as { shape?: number[] | null; metadata?: { size?: number } };
+  const elements = (shape ?? []).reduce((product, n) => product * n, 1);
+  if (elements * (metadata?.size ?? 1) > MAX_VALUE_BYTES) return null;
+  return text((entity as { value: unknown }).value);
 }
 
 function extract(file: H5File): Hdf5Header {
@@ -98,7 +116,7 @@ function extract(file: H5File): Hdf5Header {
   const group = file.get("general/subject");
   if (group && "keys" in group) {
     subject = {};
-    for (const key of (group as { keys(): string[] }).keys()) {
+    for (const key of (group as { keys(): string[] }).keys().slice(0, MAX_SUBJECT_FIELDS)) {
       const v = valueAt(file, `general/subject/${key}`);
       if (v !== null) subject[key] = v;
     }
@@ -123,17 +141,24 @@ export async function readHdf5Header(
   const blocks = new Map<number, Buffer>();
   let bytesRead = 0;
   let requests = 0;
+  const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
   const fetchBlocks = async (ids: number[]) => {
-    await Promise.all(
-      ids.map(async (id) => {
-        const start = id * blockSize;
-        const end = Math.min(size, start + blockSize) - 1;
-        const data = await read(start, end);
-        requests += 1;
-        bytesRead += data.length;
-        blocks.set(id, data);
-      }),
-    );
+    if ((blocks.size + ids.length) * blockSize > Math.max(maxBytes, blockSize)) {
+      throw new Error(`The HDF5 header needs more than ${maxBytes} bytes of the file; not read`);
+    }
+    // A few at a time: a round may name many blocks, and each is a request and a buffer.
+    for (let i = 0; i < ids.length; i += FETCH_CONCURRENCY) {
+      await Promise.all(
+        ids.slice(i, i + FETCH_CONCURRENCY).map(async (id) => {
+          const start = id * blockSize;
+          const end = Math.min(size, start + blockSize) - 1;
+          const data = await read(start, end);
+          requests += 1;
+          bytesRead += data.length;
+          blocks.set(id, data);
+        }),
+      );
+    }
   };
 
   const dir = await mkdtemp(path.join(os.tmpdir(), "neurofire-h5-"));

@@ -20,7 +20,19 @@ describe("neuPrint proxy target", () => {
       baseUrl: "",
       fetch: recordingFetch,
     });
-    await service.query("hemibrain", { cypher: "MATCH (n) RETURN n", dataset: "hemibrain:v1.2.1" });
+    const admin = {
+      email: "admin@example.org",
+      name: null,
+      org: null,
+      disabled: false,
+      global_roles: ["admin"],
+      datasets: {},
+      groups: [],
+    };
+    await service.query(admin, "hemibrain", {
+      cypher: "MATCH (n:hemibrain_Neuron) RETURN n",
+      dataset: "hemibrain:v1.2.1",
+    });
     assert.deepEqual(urls, ["https://neuprint.janelia.org/api/custom/custom"]);
   });
 });

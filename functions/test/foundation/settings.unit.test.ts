@@ -32,7 +32,7 @@ describe("loadConfig", () => {
     const env: Record<string, string> = {
       ...Object.fromEntries(Object.values(settings).map((s) => [s.name, String(s.default)])),
       GCLOUD_PROJECT: "demo-settings",
-      FLYEM_SECRET: "s3cret-value-for-this-test-only",
+      FLYEM_SECRET: "s3cret-value-for-this-test-only-32+",
       URL_PREFIX: "/api",
       API_TOKEN_LIFETIME_SECONDS: "3600",
       GOOGLE_AUDIENCES: "a.apps.googleusercontent.com, b",
