@@ -23,6 +23,7 @@ import { FieldPath, getFirestore, type Firestore } from "firebase-admin/firestor
 import { SignJWT } from "jose";
 import { STREAM_READ_AHEAD } from "../functions/src/services/annotations.js";
 import { startFirestoreEmulator } from "../scripts/lib/firestore-emulator.js";
+import { NO_RATE_LIMITS } from "./lib.js";
 
 const ROLE_ENV = "NEUROFIRE_ANNOTATIONS_BENCH_ROLE";
 const SECRET_ENV = "NEUROFIRE_ANNOTATIONS_BENCH_SECRET";
@@ -294,7 +295,11 @@ async function runServer(): Promise<void> {
     import("../functions/src/services/root.js"),
     import("../functions/src/config.js"),
   ]);
-  const config = configSchema.parse({ projectId: PROJECT, tokenSecret: process.env[SECRET_ENV] });
+  const config = configSchema.parse({
+    rateLimits: NO_RATE_LIMITS,
+    projectId: PROJECT,
+    tokenSecret: process.env[SECRET_ENV],
+  });
   const quiet = {
     info: () => {},
     warn: () => {},

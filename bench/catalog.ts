@@ -32,6 +32,7 @@ import {
 import { startFirestoreEmulator } from "../scripts/lib/firestore-emulator.js";
 import { harvestWriteBench, rawBulkWriterRate } from "./harvest.js";
 import { printSearchTable, runSearchBench, syntheticDocuments } from "./search.js";
+import { NO_RATE_LIMITS } from "./lib.js";
 
 const PROJECT_ID = "demo-neurofire";
 const silent: Logger = { info: () => {}, warn: () => {}, error: () => {} };
@@ -205,6 +206,7 @@ export async function runCatalogBench(
     });
 
     const config = configSchema.parse({
+      rateLimits: NO_RATE_LIMITS,
       projectId: PROJECT_ID,
       storageApiEndpoint: gcs.url,
       catalogBucket: "bench-catalog",

@@ -26,7 +26,7 @@ import {
 import { DEFAULT_PATH_LIMITS, findPaths } from "../functions/src/services/connectome/queries.js";
 import { ConnectomeStore } from "../functions/src/services/connectome/store.js";
 import { firestore } from "../functions/src/store/firebase.js";
-import { benchFirestore, listen, percentile, PROJECT_ID, round, timeEach } from "./lib.js";
+import { benchFirestore, listen, percentile, PROJECT_ID, round, timeEach, NO_RATE_LIMITS } from "./lib.js";
 
 const silent: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 const DATASET = "synthetic_590";
@@ -119,6 +119,7 @@ export async function runConnectomeBench(): Promise<Record<string, number | stri
     const big = synthetic(plan.cells.cells.map((c) => c.name));
     await writeConnectome({ db }, { ...plan, datasets: [...plan.datasets, big] });
     const config = configSchema.parse({
+      rateLimits: NO_RATE_LIMITS,
       projectId: PROJECT_ID,
       tokenSecret: "bench-secret-0123456789abcdef0123",
     });

@@ -22,7 +22,7 @@ import { createApp } from "../functions/src/http/app.js";
 import { createRoot } from "../functions/src/services/root.js";
 import type { Logger } from "../functions/src/log.js";
 import { firestore } from "../functions/src/store/firebase.js";
-import { benchFirestore, listen, percentile, PROJECT_ID, round, timeEach } from "./lib.js";
+import { benchFirestore, listen, percentile, PROJECT_ID, round, timeEach, NO_RATE_LIMITS } from "./lib.js";
 
 const silent: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -83,6 +83,7 @@ export async function runFilesBench(): Promise<Record<string, number | string>> 
       .doc("private-ds")
       .set({ description: "bench", files: { bucket: "bench-files" } });
     const config = configSchema.parse({
+      rateLimits: NO_RATE_LIMITS,
       projectId: PROJECT_ID,
       tokenSecret: "bench-secret-0123456789abcdef0123",
       storageApiEndpoint: gcs.url,

@@ -12,7 +12,16 @@ import { createRoot } from "../functions/src/services/root.js";
 import type { Logger } from "../functions/src/log.js";
 import { signApiToken } from "../functions/src/auth/tokens.js";
 import { firestore } from "../functions/src/store/firebase.js";
-import { benchFirestore, listen, percentile, PROJECT_ID, round, throughput, timeEach } from "./lib.js";
+import {
+  benchFirestore,
+  listen,
+  percentile,
+  PROJECT_ID,
+  round,
+  throughput,
+  timeEach,
+  NO_RATE_LIMITS,
+} from "./lib.js";
 
 const silent: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 
@@ -29,6 +38,7 @@ export async function runFoundationBench(): Promise<Record<string, number | stri
       .doc("private-ds")
       .set({ description: "bench", tag: "v1", uuid: "u1" });
     const config = configSchema.parse({
+      rateLimits: NO_RATE_LIMITS,
       projectId: PROJECT_ID,
       tokenSecret: "bench-secret-0123456789abcdef0123",
     });

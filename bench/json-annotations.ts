@@ -24,7 +24,7 @@ import { createApp } from "../functions/src/http/app.js";
 import type { Logger } from "../functions/src/log.js";
 import { createRoot } from "../functions/src/services/root.js";
 import { firestore } from "../functions/src/store/firebase.js";
-import { benchFirestore, listen, percentile, PROJECT_ID, round, timeEach } from "./lib.js";
+import { benchFirestore, listen, percentile, PROJECT_ID, round, timeEach, NO_RATE_LIMITS } from "./lib.js";
 
 const silent: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 const DATASET = "bench-ds";
@@ -125,6 +125,7 @@ export async function runJsonAnnotationsBench(): Promise<Record<string, number |
     progress("cold start");
 
     const config = configSchema.parse({
+      rateLimits: NO_RATE_LIMITS,
       projectId: PROJECT_ID,
       tokenSecret: "bench-secret-0123456789abcdef0123",
     });
