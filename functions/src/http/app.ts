@@ -153,9 +153,16 @@ function jsonBody(maxBytes: number) {
     if (req.rawBody !== undefined) {
       if (req.rawBody.length > maxBytes)
         return next(new ApiError("payload_too_large", `Request bodies are limited to ${maxBytes} bytes`));
-      if (typeof req.body === "string" && req.is("text/plain")) {
+      // The runtime parsed JSON bodies; text/plain and typeless ones are JSON here too.
+      const text =
+        typeof req.body === "string" && req.is("text/plain")
+          ? req.body
+          : !req.headers["content-type"] && req.rawBody.length > 0
+            ? req.rawBody.toString("utf8")
+            : undefined;
+      if (text !== undefined) {
         try {
-          req.body = req.body.length > 0 ? (JSON.parse(req.body) as unknown) : undefined;
+          req.body = text.length > 0 ? (JSON.parse(text) as unknown) : undefined;
         } catch {
           return next(badRequest("The request body is not valid JSON"));
         }

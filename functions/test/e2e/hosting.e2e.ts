@@ -194,5 +194,10 @@ describe("end to end through the Hosting and Functions emulators", function () {
       `${FUNCTIONS}/jsonannotations/v2/json-annotations/${PRIVATE_DS}/neurons/head_tag`,
     );
     assert.deepEqual(viaFunction, { status: 200, text: '"v1.2"' });
+    // Every other group reads a typeless body as JSON too (the runtime leaves it raw).
+    const stored = await send("POST", `${HOSTING}/v2/kv/e2e/typeless?app=natverse`, '{"a":1}');
+    assert.deepEqual(stored, { status: 200, text: "null" });
+    const read = await send("GET", `${HOSTING}/v2/kv/e2e/typeless`);
+    assert.deepEqual(JSON.parse(read.text), { a: 1 });
   });
 });
