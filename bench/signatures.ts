@@ -17,7 +17,7 @@ import { createApp } from "../functions/src/http/app.js";
 import { createRoot } from "../functions/src/services/root.js";
 import type { Logger } from "../functions/src/log.js";
 import { firestore } from "../functions/src/store/firebase.js";
-import { benchFirestore, listen, percentile, PROJECT_ID, round, timeEach } from "./lib.js";
+import { benchFirestore, listen, percentile, PROJECT_ID, round, timeEach, NO_RATE_LIMITS } from "./lib.js";
 
 const silent: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 const READER = "reader@example.org";
@@ -39,6 +39,7 @@ export async function runSignaturesBench(): Promise<Record<string, number | stri
       .set({ datasets: { demo: ["clio_general"] } });
     await db.collection("clio_datasets").doc("demo").set({ description: "signature demo" });
     const config = configSchema.parse({
+      rateLimits: NO_RATE_LIMITS,
       projectId: PROJECT_ID,
       tokenSecret: "bench-secret-0123456789abcdef0123",
       sigBucket: BUCKET,
