@@ -17,10 +17,10 @@ import {
   QUERY,
   QUERY_SIGNATURE,
   seedSignatureDatasets,
-  SIG_BUCKET,
   SIG_DS,
   SPARSE_SIG_DS,
   SPARSE_SIGNATURE,
+  serveSignatures,
   startSignatureStack,
   UNINDEXED_SIG_DS,
   type SignatureStack,
@@ -39,11 +39,7 @@ describe("/v2/signatures over loopback storage and BigQuery", () => {
 
   before(async () => {
     stack = await startSignatureStack();
-    server = await serve(signaturesApi, {
-      sigBucket: SIG_BUCKET,
-      storageApiEndpoint: stack.storage.url,
-      bigqueryApiEndpoint: stack.bigquery.url,
-    });
+    server = await serveSignatures(stack);
     tokens = await personaTokens();
   });
   after(async () => {
@@ -81,11 +77,7 @@ describe("/v2/signatures over loopback storage and BigQuery", () => {
     });
 
     it("reads info.json and each block once while they stay cached", async () => {
-      const fresh = await serve(signaturesApi, {
-        sigBucket: SIG_BUCKET,
-        storageApiEndpoint: stack.storage.url,
-        bigqueryApiEndpoint: stack.bigquery.url,
-      });
+      const fresh = await serveSignatures(stack);
       try {
         stack.storage.resetStats();
         for (const q of ["x=96&y=96&z=96", "x=32&y=32&z=32", "x=300&y=32&z=32", "x=98&y=96&z=96"]) {
@@ -327,9 +319,7 @@ describe("/v2/signatures over loopback storage and BigQuery", () => {
         ),
       );
       await new Promise<void>((resolve) => refusing.listen(0, "127.0.0.1", resolve));
-      const broken = await serve(signaturesApi, {
-        sigBucket: SIG_BUCKET,
-        storageApiEndpoint: stack.storage.url,
+      const broken = await serveSignatures(stack, {
         bigqueryApiEndpoint: `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`,
       });
       try {

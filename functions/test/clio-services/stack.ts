@@ -8,7 +8,9 @@ import { startBigQueryServer, type BigQueryServer, type SeedTable } from "../../
 import { seedBucketFromDir, startStorageServer, type StorageServer } from "../../loopback/storage.js";
 import { encodeBlock } from "../../src/services/signatures.js";
 import { firestore } from "../../src/store/firebase.js";
-import { PERSONAS, PRIVATE_DS, PUBLIC_DS } from "../helpers/server.js";
+import { signaturesApi } from "../../src/api/signatures.js";
+import type { ConfigInput } from "../../src/config.js";
+import { PERSONAS, PRIVATE_DS, PUBLIC_DS, serve, type TestServer } from "../helpers/server.js";
 import { TEST_PROJECT_ID } from "../setup/hooks.js";
 
 export const SIG_BUCKET = "signatures";
@@ -72,6 +74,19 @@ export async function startSignatureStack(): Promise<SignatureStack> {
  * Gives the personas of private-ds the same roles on the signatures dataset, and adds the
  * signature datasets' documents (pubsigs public).
  */
+/** The signatures group served against the stack's storage and BigQuery (overrides win). */
+export function serveSignatures(
+  stack: SignatureStack,
+  overrides: Partial<ConfigInput> = {},
+): Promise<TestServer> {
+  return serve(signaturesApi, {
+    sigBucket: SIG_BUCKET,
+    storageApiEndpoint: stack.storage.url,
+    bigqueryApiEndpoint: stack.bigquery.url,
+    ...overrides,
+  });
+}
+
 export async function seedSignatureDatasets(): Promise<void> {
   const db = firestore();
   const batch = db.batch();

@@ -3,21 +3,13 @@
  * public `Demo` must not serve the signatures of the private `demo`.
  */
 import assert from "node:assert/strict";
-import { signaturesApi } from "../../src/api/signatures.js";
 import { firestore } from "../../src/store/firebase.js";
-import {
-  call,
-  personaTokens,
-  seedPersonas,
-  serve,
-  type Persona,
-  type TestServer,
-} from "../helpers/server.js";
+import { call, personaTokens, seedPersonas, type Persona, type TestServer } from "../helpers/server.js";
 import { clearFirestore } from "../setup/hooks.js";
 import {
   seedSignatureDatasets,
-  SIG_BUCKET,
   SIG_DS,
+  serveSignatures,
   startSignatureStack,
   type SignatureStack,
 } from "../clio-services/stack.js";
@@ -32,11 +24,7 @@ describe("security L1: signature dataset case", () => {
 
   before(async () => {
     stack = await startSignatureStack();
-    server = await serve(signaturesApi, {
-      sigBucket: SIG_BUCKET,
-      storageApiEndpoint: stack.storage.url,
-      bigqueryApiEndpoint: stack.bigquery.url,
-    });
+    server = await serveSignatures(stack);
     tokens = await personaTokens();
   });
   after(async () => {
