@@ -25,7 +25,11 @@
  * - CORS: preflight answered for any origin; responses expose Content-Length, Content-Range,
  *   Accept-Ranges, ETag, Location and the x-goog-* headers.
  *
- * Deliberately different from GCS: no IAM (JSON API requests need no credentials; XML requests
+ * - Downscoped tokens (`downscoped`, from the loopback STS of sts.ts): a Bearer token the STS
+ *   issued is held to its Credential Access Boundary on every object request, as GCS does: outside
+ *   the boundary's bucket, permissions or condition → 403 AccessDenied; expired or unknown → 401.
+ *
+ * Deliberately different from GCS: no IAM for other callers (JSON API requests need no credentials; XML requests
  * need a valid signature or an Authorization header unless `anonymousReads`), buckets exist
  * implicitly, old generations stay readable without object versioning being enabled, an expired
  * signed URL is a 403 (GCS says 400), no composite objects, no ACLs, no gzip transcoding, no
@@ -37,6 +41,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { Storage } from "@google-cloud/storage";
+import type { DownscopedTokens, StoragePermission } from "./sts.js";
 import { SignatureError, encodePath, verifyV4 } from "./storage-signature.js";
 import {
   ObjectStore,
@@ -61,6 +66,8 @@ export interface StorageServerOptions {
   anonymousReads?: boolean;
   /** The clock signed URLs are checked against (ms since epoch); tests move it to expire URLs. */
   now?: () => number;
+  /** Downscoped tokens to enforce (the loopback STS); other Bearer tokens keep full access. */
+  downscoped?: DownscopedTokens;
 }
 
 export interface StorageServerStats {
@@ -285,6 +292,43 @@ export async function startStorageServer(opts: StorageServerOptions = {}): Promi
 
   const baseOf = (req: http.IncomingMessage) => `http://${req.headers.host ?? "127.0.0.1"}`;
 
+  /** Holds a downscoped Bearer token to its boundary; other credentials pass (see above). */
+  function guard(
+    req: http.IncomingMessage,
+    bucket: string,
+    name: string | undefined,
+    permission: StoragePermission,
+  ): void {
+    const bearer = /^Bearer\s+(\S+)$/i.exec(header(req, "authorization") ?? "")?.[1];
+    if (!bearer || !opts.downscoped) return;
+    const decision = opts.downscoped.decide(bearer, bucket, name, permission);
+    if (decision === undefined || decision === "allow") return;
+    if (decision === "expired" || decision === "unknown")
+      throw new StorageError(401, "authError", "AuthenticationRequired", "Invalid Credentials");
+    const what = name === undefined ? `the Google Cloud Storage bucket` : `the Google Cloud Storage object`;
+    throw new StorageError(
+      403,
+      "forbidden",
+      "AccessDenied",
+      `Caller does not have ${permission} access to ${what}. Permission '${permission}' denied on resource (or it may not exist).`,
+    );
+  }
+
+  /** Creating an object needs create, and replacing a live one delete as well (as in GCS). */
+  function guardWrite(req: http.IncomingMessage, bucket: string, name: string): void {
+    guard(req, bucket, name, "storage.objects.create");
+    if (existing(bucket, name)) guard(req, bucket, name, "storage.objects.delete");
+  }
+
+  function existing(bucket: string, name: string): boolean {
+    try {
+      store.get(bucket, name);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
     const buf = Buffer.from(JSON.stringify(body));
     res.writeHead(status, {
@@ -437,6 +481,7 @@ export async function startStorageServer(opts: StorageServerOptions = {}): Promi
     if (type === "media") {
       const name = q.get("name");
       if (!name) throw new StorageError(400, "required", "InvalidArgument", "Required parameter: name");
+      guardWrite(req, bucket, name);
       checkHashes(req, body);
       const o = store.put(bucket, name, body, { contentType: header(req, "content-type") }, cond);
       sendJson(res, 200, jsonResource(o, baseOf(req)));
@@ -454,6 +499,7 @@ export async function startStorageServer(opts: StorageServerOptions = {}): Promi
       const meta = JSON.parse(parts[0]!.toString("utf8") || "{}") as ObjectMeta & { name?: string };
       const name = meta.name ?? q.get("name");
       if (!name) throw new StorageError(400, "required", "InvalidArgument", "Required parameter: name");
+      guardWrite(req, bucket, name);
       checkHashes(req, parts[1]!);
       const o = store.put(bucket, name, parts[1]!, meta, cond);
       sendJson(res, 200, jsonResource(o, baseOf(req)));
@@ -465,6 +511,7 @@ export async function startStorageServer(opts: StorageServerOptions = {}): Promi
       };
       const name = meta.name ?? q.get("name");
       if (!name) throw new StorageError(400, "required", "InvalidArgument", "Required parameter: name");
+      guardWrite(req, bucket, name);
       meta.contentType ??= header(req, "x-upload-content-type");
       store.check(bucket, name, cond);
       const total = header(req, "x-upload-content-length");
@@ -495,6 +542,7 @@ export async function startStorageServer(opts: StorageServerOptions = {}): Promi
     if (m[2] === undefined) {
       if (method !== "GET")
         throw new StorageError(405, "methodNotAllowed", "MethodNotAllowed", "Method not allowed.");
+      guard(req, bucket, undefined, "storage.objects.list");
       const maxResults = q.get("maxResults");
       const page = store.list(bucket, {
         prefix: q.get("prefix") ?? undefined,
@@ -521,6 +569,8 @@ export async function startStorageServer(opts: StorageServerOptions = {}): Promi
       const src = store.get(bucket, name, q.get("sourceGeneration") ?? undefined);
       const destBucket = decodeURIComponent(m[4]!);
       const destName = decodeURIComponent(m[5]!);
+      guard(req, bucket, name, "storage.objects.get");
+      guardWrite(req, destBucket, destName);
       const copied = store.put(destBucket, destName, src.data, src, cond);
       const resource = jsonResource(copied, baseOf(req));
       if (m[3] === "copyTo") sendJson(res, 200, resource);
@@ -538,6 +588,7 @@ export async function startStorageServer(opts: StorageServerOptions = {}): Promi
     switch (method) {
       case "GET":
       case "HEAD": {
+        guard(req, bucket, name, "storage.objects.get");
         const o = store.get(bucket, name, generation);
         if (cond.ifGenerationMatch !== undefined || cond.ifMetagenerationMatch !== undefined)
           store.check(bucket, name, cond);
@@ -547,6 +598,7 @@ export async function startStorageServer(opts: StorageServerOptions = {}): Promi
       }
       case "PATCH":
       case "PUT": {
+        guard(req, bucket, name, "storage.objects.update");
         const body = await readBody(req);
         const patch = (body.length > 0 ? JSON.parse(body.toString("utf8")) : {}) as ObjectMeta;
         const o = store.patch(bucket, name, patch, cond);
@@ -554,6 +606,7 @@ export async function startStorageServer(opts: StorageServerOptions = {}): Promi
         return;
       }
       case "DELETE":
+        guard(req, bucket, name, "storage.objects.delete");
         store.delete(bucket, name, generation, cond);
         res.writeHead(204);
         res.end();
@@ -597,6 +650,12 @@ export async function startStorageServer(opts: StorageServerOptions = {}): Promi
       );
     }
     const generation = q.get("generation") ?? undefined;
+    // A valid signature is the credential of a signed URL; anything else is checked here.
+    if (!signedMethod) {
+      if (method === "GET" || method === "HEAD") guard(req, bucket, name, "storage.objects.get");
+      else if (method === "PUT" || method === "POST") guardWrite(req, bucket, name);
+      else if (method === "DELETE") guard(req, bucket, name, "storage.objects.delete");
+    }
     switch (method) {
       case "GET":
       case "HEAD":

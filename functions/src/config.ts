@@ -158,6 +158,12 @@ export const settings = {
     "Cloud Storage API base URL; empty is Google's. Local runs point it at the loopback storage.",
     optionalUrl,
   ),
+  stsTokenUrl: text(
+    "STS_TOKEN_URL",
+    "",
+    "Token-exchange endpoint for downscoped storage credentials; empty is Google's STS. Local runs point it at the loopback STS.",
+    optionalUrl,
+  ),
   transferFunc: text(
     "TRANSFER_FUNC",
     "",

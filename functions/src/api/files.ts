@@ -9,6 +9,8 @@ import { defineGroup, route } from "../http/route.js";
 import { datasetId } from "../schemas/common.js";
 import {
   catalogEntrySchema,
+  credentialsBodySchema,
+  credentialsResponseSchema,
   fileGetQuerySchema,
   listQuerySchema,
   signBodySchema,
@@ -25,6 +27,7 @@ import {
   redirectMaxAge,
   signFile,
   signFiles,
+  storageCredentials,
 } from "../services/files.js";
 
 const fileParams = z.object({ dataset: datasetId, path: z.array(z.string()).min(1) });
@@ -104,6 +107,26 @@ export const filesApi = defineGroup({
           contentType: body.contentType,
           origin: req.get("origin"),
         });
+      },
+    }),
+    route({
+      method: "post",
+      path: "/:dataset/credentials",
+      allow: { permission: "can_read", dataset: "dataset" },
+      summary: "A short-lived Cloud Storage token for the dataset's files (zarr readers)",
+      description:
+        'Body `{access?: "read"|"write", prefix?}`. Answers an OAuth access token (at most an hour) ' +
+        "downscoped by a Credential Access Boundary to the dataset's prefix in its bucket (or to " +
+        "`prefix` below it), for reading objects with the Cloud Storage API directly. `write` needs " +
+        "can_write_others and a prefix, and may only create new objects there.",
+      params: datasetParams,
+      body: credentialsBodySchema,
+      response: credentialsResponseSchema,
+      // Mints a token and changes nothing: a read, and cached per boundary (storage/downscope.ts).
+      rateClass: "read",
+      async handler({ deps, params, body, require }) {
+        if (body.access === "write") await require("can_write_others", params.dataset);
+        return storageCredentials(deps, params.dataset, body.access, body.prefix);
       },
     }),
     route({

@@ -104,3 +104,31 @@ export const catalogEntrySchema = z.object({
   extractError: z.string().nullable().optional(),
 });
 export type CatalogEntry = z.infer<typeof catalogEntrySchema>;
+
+/** A folder below the dataset's prefix: a relative path, with or without the trailing "/". */
+const folderPath = z
+  .string()
+  .transform((p) => p.replace(/\/+$/, ""))
+  .pipe(relativePath)
+  .refine((p) => !/['"]/.test(p), { error: "the prefix must not contain quotes" });
+
+export const credentialsBodySchema = z.strictObject({
+  access: z.enum(["read", "write"], { error: 'access must be "read" or "write"' }).default("read"),
+  /** Narrows the token to this folder of the dataset; required for write. */
+  prefix: folderPath.optional(),
+});
+
+export const credentialsResponseSchema = z.object({
+  /** An OAuth 2.0 access token for the Cloud Storage APIs: `Authorization: Bearer <token>`. */
+  access_token: z.string(),
+  token_type: z.literal("Bearer"),
+  /** ISO 8601: when the token stops working (at most an hour away). */
+  expires_at: z.string(),
+  access: z.enum(["read", "write"]),
+  bucket: z.string(),
+  /** The object-name prefix the token is limited to (ends with "/", or "" for the whole bucket). */
+  prefix: z.string(),
+  /** Base URL of the Cloud Storage XML API: objects are `${storage_url}/${bucket}/${object}`. */
+  storage_url: z.string(),
+});
+export type Credentials = z.infer<typeof credentialsResponseSchema>;

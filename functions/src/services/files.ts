@@ -5,12 +5,13 @@
  */
 import { ApiError, badRequest, notFound, unavailable } from "../errors.js";
 import { storageClient } from "./clients.js";
-import type { Root } from "./root.js";
-import { relativePath, type SignedFile } from "../schemas/files.js";
+import { provide, type Root } from "./root.js";
+import { relativePath, type Credentials, type SignedFile } from "../schemas/files.js";
 import { signRead, startResumableUpload, statObject, type ObjectInfo } from "../storage/objects.js";
+import { downscoper, READ_ROLE, WRITE_ROLE } from "../storage/downscope.js";
 
 /** What this service needs of the composition root. */
-type Needs = Pick<Root, "config" | "datasets" | "now" | "get">;
+type Needs = Pick<Root, "config" | "datasets" | "now" | "get" | "log">;
 
 export interface FileLocation {
   dataset: string;
@@ -125,4 +126,44 @@ export async function createUpload(
   const name = objectName(location, path);
   const uploadUrl = await startResumableUpload(deps.get(storageClient), location.bucket, name, options);
   return { path, bucket: location.bucket, object: name, uploadUrl };
+}
+
+/** The instance's token exchanger (one DownscopedClient per boundary, see storage/downscope.ts). */
+export const storageDownscoper = provide("storage-downscoper", (root) => downscoper(root.config));
+
+/**
+ * A short-lived Cloud Storage token limited to the dataset's files (or a folder of them), so a
+ * browser reads zarr chunks straight from Cloud Storage with no function call per chunk. Read
+ * tokens may get and list objects; write tokens may also create new objects (never overwrite or
+ * delete) and need a folder. The caller's permission (can_read, and can_write_others for write)
+ * is checked by the route and the handler before this runs.
+ */
+export async function storageCredentials(
+  deps: Needs,
+  dataset: string,
+  access: "read" | "write",
+  folder: string | undefined,
+): Promise<Credentials> {
+  const location = await fileLocation(deps, dataset);
+  if (access === "write" && folder === undefined)
+    throw badRequest("A write token needs a prefix: the folder of the dataset to upload into");
+  const prefix = folder === undefined ? location.prefix : `${objectName(location, folder)}/`;
+  const roles = access === "write" ? [READ_ROLE, WRITE_ROLE] : [READ_ROLE];
+  let minted;
+  try {
+    minted = await deps.get(storageDownscoper)(location.bucket, [{ roles, prefix }]);
+  } catch (err) {
+    deps.log.error("files.credentials: token exchange failed", { error: String(err) });
+    throw unavailable("Cloud Storage credentials are unavailable right now; try again");
+  }
+  const { token, expiresAt } = minted;
+  return {
+    access_token: token,
+    token_type: "Bearer",
+    expires_at: expiresAt.toISOString(),
+    access,
+    bucket: location.bucket,
+    prefix,
+    storage_url: deps.config.storageApiEndpoint || "https://storage.googleapis.com",
+  };
 }
