@@ -95,7 +95,7 @@ export function downscoper(config: Pick<Config, "stsTokenUrl">): Exchanger {
  * pointed at the loopback STS: request building, client authentication and response parsing stay
  * the library's. If an upgrade renames the field, this throws instead of silently calling Google.
  */
-function pointAt(client: DownscopedClient, tokenUrl: string): void {
+export function pointAt(client: DownscopedClient, tokenUrl: string): void {
   const holder = client as unknown as { stsCredential?: object };
   const current = holder.stsCredential;
   if (!current || typeof (current as { exchangeToken?: unknown }).exchangeToken !== "function")
