@@ -15,6 +15,8 @@ import { startNeuprintServer } from "../../functions/loopback/neuprint.js";
 import { createServiceAccount, loadServiceAccount } from "../../functions/loopback/service-account.js";
 import { seedBucketFromDir, startStorageServer } from "../../functions/loopback/storage.js";
 import { startTransferServer } from "../../functions/loopback/transfer.js";
+import { startStsServer } from "../../functions/loopback/sts.js";
+import { ZARR_SEED_DIR } from "../../functions/loopback/zarr-seed.js";
 import {
   HIPPOCAMPOME_MARKERS_PATH,
   HIPPOCAMPOME_TYPES_PATH,
@@ -39,6 +41,7 @@ export const LOOPBACK_PORTS = {
   transfer: 9060,
   neuprint: 9070,
   upstream: 9080,
+  sts: 9085,
 };
 
 export interface Loopbacks {
@@ -58,9 +61,12 @@ export async function startLoopbacks(neuprintToken: string): Promise<Loopbacks> 
     ? await loadServiceAccount(keyFile)
     : await createServiceAccount({ path: keyFile, projectId: PROJECT_ID });
 
+  // Exchanges the metadata server's access token for downscoped ones, which storage enforces.
+  const sts = await startStsServer({ port: LOOPBACK_PORTS.sts });
   const storage = await startStorageServer({
     port: LOOPBACK_PORTS.storage,
     signerPublicKeys: { [signer.credentials.client_email]: signer.publicKeyPem },
+    downscoped: sts,
   });
   await seedBucketFromDir(
     storage.url,
@@ -68,6 +74,7 @@ export async function startLoopbacks(neuprintToken: string): Promise<Loopbacks> 
     path.join(ROOT, "emulator-data", "files", "demo-private"),
     "private-ds/",
   );
+  await seedBucketFromDir(storage.url, BUCKETS.files, ZARR_SEED_DIR, "private-ds/zarr/");
   await seedBucketFromDir(
     storage.url,
     BUCKETS.signatures,
@@ -90,6 +97,7 @@ export async function startLoopbacks(neuprintToken: string): Promise<Loopbacks> 
     params: {
       STORAGE_API_ENDPOINT: storage.url,
       STORAGE_SIGNER_KEY_FILE: keyFile,
+      STS_TOKEN_URL: sts.tokenUrl,
       FILES_BUCKET: BUCKETS.files,
       SIG_BUCKET: BUCKETS.signatures,
       CATALOG_BUCKET: BUCKETS.catalog,
@@ -110,11 +118,12 @@ export async function startLoopbacks(neuprintToken: string): Promise<Loopbacks> 
     lines: [
       `Cloud Storage (loopback)  ${storage.url}   buckets: ${Object.values(BUCKETS).join(", ")}`,
       `BigQuery (loopback)       ${bigquery.url}`,
+      `STS (loopback)            ${sts.tokenUrl}   (zarr: private-ds/zarr/example.zarr)`,
       `transfer, neuPrint, harvest sources (loopback): ${transfer.url}, ${neuprint.url}, ${upstream.url}`,
     ],
     async close() {
       await Promise.allSettled(
-        [storage, bigquery, transfer, neuprint, upstream, metadata].map((s) => s.close()),
+        [storage, bigquery, transfer, neuprint, upstream, metadata, sts].map((s) => s.close()),
       );
     },
   };
