@@ -725,6 +725,7 @@ export async function startStorageServer(opts: StorageServerOptions = {}): Promi
     }
     if ((m = JSON_BUCKET.exec(p)) && method === "GET") {
       const name = decodeURIComponent(m[1]!);
+      guard(req, name, undefined, "storage.buckets.get");
       sendJson(res, 200, {
         kind: "storage#bucket",
         id: name,

@@ -46,7 +46,9 @@ export type StoragePermission =
   | "storage.objects.list"
   | "storage.objects.create"
   | "storage.objects.delete"
-  | "storage.objects.update";
+  | "storage.objects.update"
+  /** Granted by none of the object roles above: a downscoped token never reads bucket metadata. */
+  | "storage.buckets.get";
 
 /** One rule, parsed: which bucket, which permissions, and the condition as a resource-name test. */
 interface Rule {

@@ -109,6 +109,10 @@ describe("files credentials (downscoped Cloud Storage tokens)", () => {
       headers: { authorization: `Bearer ${c.access_token}` },
     });
     assert.equal(list.status, 403, "listing the bucket");
+    const bucketInfo = await fetch(`${c.storage_url}/storage/v1/b/${BUCKET}`, {
+      headers: { authorization: `Bearer ${c.access_token}` },
+    });
+    assert.equal(bucketInfo.status, 403, "reading the bucket's metadata");
     assert.ok(fx.gcs.getObject(BUCKET, `${ZARR_OBJECT}/c/0/0`), "the chunk is still there");
     assert.equal(fx.gcs.getObject(BUCKET, `${PRIVATE_DS}/new.txt`), undefined, "nothing was written");
   });
