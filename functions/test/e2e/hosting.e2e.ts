@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { getAuth } from "firebase-admin/auth";
-import { adminApp } from "../../src/store/firebase.js";
+import { Timestamp } from "firebase-admin/firestore";
+import { recordsCollection } from "../../src/services/json-annotations/layout.js";
+import { adminApp, firestore } from "../../src/store/firebase.js";
 import { apiToken, call, PRIVATE_DS, PUBLIC_DS, seedPersonas } from "../helpers/server.js";
 import { clearFirestore } from "../setup/hooks.js";
 
@@ -199,5 +201,68 @@ describe("end to end through the Hosting and Functions emulators", function () {
     assert.deepEqual(stored, { status: 200, text: "null" });
     const read = await send("GET", `${HOSTING}/v2/kv/e2e/typeless`);
     assert.deepEqual(JSON.parse(read.text), { a: 1 });
+  });
+
+  it("streams /all?show=all of a large body-annotation dataset through Hosting (C.7 check 4)", async function () {
+    this.timeout(240_000);
+    // 20,000 records as clio stored them (legacy HEAD documents), each with a dozen stamped fields.
+    const n = 20_000;
+    const first = 10_000_000_000n;
+    const writer = firestore().bulkWriter();
+    const t = Timestamp.fromMillis(Date.parse("2024-01-01T00:00:00Z"));
+    for (let i = 0; i < n; i++) {
+      const bodyid = (first + BigInt(i) * 3n).toString();
+      const fields: Record<string, unknown> = {
+        type: `T${i % 97}`,
+        instance: `T${i % 97}_${i % 2 ? "L" : "R"}`,
+        status: i % 3 ? "Traced" : "Anchor",
+        position: [i % 40_000, (i * 7) % 40_000, (i * 13) % 60_000],
+      };
+      for (const f of Object.keys(fields)) {
+        fields[`${f}_user`] = "importer@example.org";
+        fields[`${f}_time`] = "2024-01-01T00:00:00Z";
+      }
+      void writer.set(recordsCollection(firestore(), PUBLIC_DS).doc(`id${bodyid}`), {
+        ...fields,
+        bodyid: Number(bodyid),
+        _head: true,
+        _version: 1_000_000,
+        _timestamp: t.seconds,
+        _user: "importer@example.org",
+      });
+    }
+    await writer.close();
+    const reader = await apiToken("reader@example.org", { secret: localSecret() });
+    const res = await fetch(`${HOSTING}/v2/json-annotations/${PUBLIC_DS}/neurons/all?show=all&app=natverse`, {
+      headers: { authorization: `Bearer ${reader}` },
+    });
+    assert.equal(res.status, 200);
+    // Streamed, not buffered: no Content-Length, so the non-streamed response cap does not apply.
+    assert.equal(res.headers.get("content-length"), null);
+    const text = await res.text();
+    const records = JSON.parse(text) as Record<string, unknown>[];
+    assert.equal(records.length, n);
+    assert.ok(text.length > 8_000_000, `expected a large answer, got ${text.length} bytes`);
+    assert.match(text, /^\[\{"bodyid":10000000000,/);
+    assert.deepEqual(records[n - 1], {
+      bodyid: Number(first + BigInt(n - 1) * 3n),
+      type: `T${(n - 1) % 97}`,
+      type_user: "importer@example.org",
+      type_time: "2024-01-01T00:00:00Z",
+      instance: `T${(n - 1) % 97}_L`,
+      instance_user: "importer@example.org",
+      instance_time: "2024-01-01T00:00:00Z",
+      status: (n - 1) % 3 ? "Traced" : "Anchor",
+      status_user: "importer@example.org",
+      status_time: "2024-01-01T00:00:00Z",
+      position: [(n - 1) % 40_000, ((n - 1) * 7) % 40_000, ((n - 1) * 13) % 60_000],
+      position_user: "importer@example.org",
+      position_time: "2024-01-01T00:00:00Z",
+    });
+    const ids = records.map((r) => r.bodyid as number);
+    assert.ok(
+      ids.every((id, i) => i === 0 || id > ids[i - 1]!),
+      "sorted by body id",
+    );
   });
 });
