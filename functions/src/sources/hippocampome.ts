@@ -365,9 +365,17 @@ export function hippocampomeHarvester(options: HippocampomeOptions): SourceHarve
     const morphology = parseMorphology(await optionalCsv(ctx, morphologyUrl, warnings));
     const ephys = parseEphys(await optionalCsv(ctx, ephysUrl, warnings));
     const records = new Map<string, CatalogContent>();
-    for (const hit of hits) {
+    // The search lists only types with an outgoing connection (review §2); the type table adds
+    // the other active types.
+    const listed = [
+      ...hits,
+      ...[...rows.values()]
+        .filter((r) => r.status === "active" && /^\d{4}$/.test(r.id ?? ""))
+        .map((r) => ({ id: r.id!, name: undefined })),
+    ];
+    for (const hit of listed) {
       const row = rows.get(hit.id);
-      if (row?.status && row.status !== "active") continue;
+      if (records.has(hit.id) || (row?.status && row.status !== "active")) continue;
       if (!subregions.has(typeSubregion(hit.id, row, hit.name))) continue;
       records.set(
         hit.id,

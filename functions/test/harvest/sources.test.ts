@@ -13,7 +13,7 @@ import { toSearchDocument } from "../../src/schemas/catalog.js";
 import { runHarvest } from "../../src/services/harvest.js";
 import { firestore } from "../../src/store/firebase.js";
 import { clearFirestore } from "../setup/hooks.js";
-import { fastOptions, quietLog, record, recordsOf } from "./helpers.js";
+import { fastOptions, quietLog, record, recordDoc, recordsOf } from "./helpers.js";
 
 const ids = (records: CatalogRecord[]) => records.map((r) => r.id).sort();
 
@@ -123,10 +123,11 @@ describe("harvest: each source against its recorded real responses", () => {
         const records = await recordsOf(db, "hippocampome");
         const types = records.filter((r) => r.kind === "neuron type");
         const connections = records.filter((r) => r.kind === "connection");
-        assert.equal(types.length, 35);
+        // 35 from the search, 42 more active types from the type table that it does not list.
+        assert.equal(types.length, 77);
         // The v2 table's pairs among these types flagged 1, 4 or 5 in `Connection?` (review §2).
-        assert.equal(connections.length, 68);
-        assert.equal(run.counts.created, 103);
+        assert.equal(connections.length, 70);
+        assert.equal(run.counts.created, 147);
 
         const granule = await record(db, "hippocampome:type:1000");
         assert.equal(granule.name, "DG Granule");
@@ -182,10 +183,21 @@ describe("harvest: each source against its recorded real responses", () => {
 
     it("properties: a type with no electrophysiology rows has morphology only", async () => {
       await runHarvest(deps(), "hippocampome", fastOptions(upstream.url));
-      const types = (await recordsOf(db, "hippocampome")).filter((r) => r.kind === "neuron type");
-      const withoutEphys = types.filter((t) => !t.attributes.electrophysiology);
-      assert.ok(withoutEphys.length > 0);
-      assert.ok(withoutEphys.every((t) => t.attributes.axonLayers || t.attributes.dendriteLayers));
+      const basket = await record(db, "hippocampome:type:1036");
+      assert.equal(basket.attributes.electrophysiology, undefined);
+      assert.ok(basket.attributes.axonLayers!.length > 0);
+    });
+
+    it("review §2: active types the search does not list (no outgoing connection) come from the type table", async () => {
+      await runHarvest(deps(), "hippocampome", fastOptions(upstream.url));
+      const listedBySearch = new Set(upstream.ids("hippocampome"));
+      assert.ok(!listedBySearch.has("1024"));
+      const fromTable = await record(db, "hippocampome:type:1024");
+      assert.equal(fromTable.kind, "neuron type");
+      assert.deepEqual(fromTable.brainRegions, ["hippocampal formation", "dentate gyrus"]);
+      assert.ok(fromTable.attributes.formalName![0]!.startsWith("DG ("));
+      // An on-hold type of the table (DG IS-1) stays out.
+      assert.equal((await recordDoc(db, "hippocampome:type:1016")).exists, false);
     });
 
     it("properties: the morphology table unavailable keeps the types, with the pattern's layers", async () => {
@@ -229,7 +241,7 @@ describe("harvest: each source against its recorded real responses", () => {
       );
       assert.equal(run.status, "complete");
       const types = (await recordsOf(db, "hippocampome")).filter((r) => r.kind === "neuron type");
-      assert.equal(types.length, 17);
+      assert.equal(types.length, 22);
       assert.ok(types.every((t) => t.brainRegions.includes("CA3")));
       assert.ok(types.some((t) => t.name === "CA3c Pyramidal"));
     });
