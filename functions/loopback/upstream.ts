@@ -92,6 +92,8 @@ export interface UpstreamServer {
   faults: Fault[];
   /** Every request's `path?query`, in order. */
   requests: string[];
+  /** Every User-Agent the upstream was sent. */
+  userAgents: Set<string>;
   hippocampomeEncoding: "plain" | "double";
   dandiMoment: "before" | "after";
   /** Source ids served (hippocampome: type ids in the search answer). */
@@ -204,6 +206,7 @@ export async function startUpstreamServer(options: UpstreamOptions = {}): Promis
     }
   const faults: Fault[] = [...(options.faults ?? [])];
   const requests: string[] = [];
+  const userAgents = new Set<string>();
   let origin = "";
   const state = {
     hippocampomeEncoding: options.hippocampomeEncoding ?? "plain",
@@ -450,6 +453,7 @@ export async function startUpstreamServer(options: UpstreamOptions = {}): Promis
     const url = new URL(req.url ?? "/", origin);
     const pathAndQuery = `${url.pathname}${url.search}`;
     requests.push(pathAndQuery);
+    userAgents.add(req.headers["user-agent"] ?? "");
     req.resume();
     req.on("end", () => {
       const fault = takeFault(pathAndQuery);
@@ -505,6 +509,7 @@ export async function startUpstreamServer(options: UpstreamOptions = {}): Promis
     s3Url: s3Origin,
     faults,
     requests,
+    userAgents,
     get hippocampomeEncoding() {
       return state.hippocampomeEncoding;
     },

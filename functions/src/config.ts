@@ -304,6 +304,15 @@ export const settings = {
     "PEM certificate(s) trusted for neuromorpho.org when its chain misses an intermediate.",
     z.string(),
   ),
+  harvestContact: text(
+    "HARVEST_CONTACT",
+    "",
+    "E-mail or URL where the sources' operators can reach whoever runs this; added to the User-Agent.",
+    z
+      .string()
+      .max(200)
+      .regex(/^[^()\r\n;]*$/, { error: "HARVEST_CONTACT: no parentheses, semicolons or line breaks" }),
+  ),
   harvestIntervalHours: text(
     "HARVEST_INTERVAL_HOURS",
     "neuromorpho=168,hippocampome=24,modeldb=24,dandi=24",

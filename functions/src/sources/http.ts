@@ -90,6 +90,11 @@ const MAX_REDIRECTS = 5;
 
 export const USER_AGENT = "neurofire-harvester/1.0 (+https://github.com/neurofire; catalog harvest)";
 
+/** The User-Agent with the operator's contact, which polite crawlers give (review §5). */
+export function userAgent(contact = ""): string {
+  return contact.trim() ? USER_AGENT.replace(/\)$/, `; ${contact.trim()})`) : USER_AGENT;
+}
+
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason as Error);

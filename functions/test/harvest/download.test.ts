@@ -120,6 +120,20 @@ describe("harvest: downloads of harvested files", () => {
     assert.match(manifest.files[0]!.reason!, /sent as text\/plain/);
   });
 
+  it("downloads name the operator's HARVEST_CONTACT in their User-Agent (review §5)", async () => {
+    await runHarvest({ db, log: quietLog }, "neuromorpho", fastOptions(upstream.url));
+    const neuron = await record(db, "neuromorpho:900001");
+    upstream.userAgents.clear();
+    await download(
+      [{ ...neuron, files: neuron.files.slice(0, 1) }],
+      config({ harvestContact: "ops@example.org" }),
+    );
+    assert.deepEqual(
+      [...upstream.userAgents],
+      ["neurofire-harvester/1.0 (+https://github.com/neurofire; catalog harvest; ops@example.org)"],
+    );
+  });
+
   it("a real SWC body goes into the zip whole", async () => {
     await runHarvest({ db, log: quietLog }, "neuromorpho", fastOptions(upstream.url));
     const neuron = await record(db, "neuromorpho:900001");

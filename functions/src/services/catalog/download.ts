@@ -12,7 +12,7 @@ import type { Config } from "../../config.js";
 import { ApiError, conflict } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import type { CatalogFile, CatalogRecord } from "../../schemas/catalog.js";
-import { PoliteClient, type HostPolicy } from "../../sources/http.js";
+import { PoliteClient, userAgent, type HostPolicy } from "../../sources/http.js";
 import { HARVEST_SOURCES, HOST_POLICIES, sourceHosts } from "../../sources/registry.js";
 import { readRecords } from "./records.js";
 import { selectIds } from "./search.js";
@@ -146,6 +146,7 @@ export function createDownloadClient(config: DownloadConfig): PoliteClient {
     for (const host of [own, ...also]) redirects.add(host);
   }
   return new PoliteClient({
+    userAgent: userAgent(config.harvestContact),
     hosts,
     defaultPolicy: { ...quick, timeoutMs },
     redirectAllowed: (url) =>
