@@ -21,10 +21,13 @@
  *   `/api/dandisets/{id}/versions/{version}/` and its `assets/?page&page_size` (the real asset
  *   lists of each recorded version), at one of two recorded moments (before and after
  *   000003 and 000552 published); the list item's `modified` never moves, `ordering=-modified`
- *   sorts by the latest version's `modified`.
+ *   sorts by the latest version's `modified`; `search` is parsed as the real parser does (a bare
+ *   `key:value` is an operator, an unknown key a 400). `/api/assets/{id}/download/` redirects
+ *   (302) to a second loopback host standing in for its S3 bucket.
  *
  * Hand-written behaviour exists only for fault injection: statuses (5xx, 429 + Retry-After), hangs,
- * malformed or empty bodies, and edits (a record removed, a ModelDB version bumped).
+ * malformed or empty bodies, HTML error pages sent with 200, and edits (a record removed, a ModelDB
+ * version bumped); and the S3 stand-in's blob bodies, which are placeholders.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
