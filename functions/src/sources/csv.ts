@@ -33,7 +33,8 @@ export function parseCsv(text: string): string[][] {
 
 /** Rows as objects keyed by trimmed header names, values trimmed (the CSVs carry trailing spaces). */
 export function csvObjects(text: string): Record<string, string>[] {
-  const [header, ...rows] = parseCsv(text.replace(/^\uFEFF/, ""));
+  // A UTF-8 BOM, also as Latin-1 decoding reads it (the site's pre-v2 conndata.csv has one).
+  const [header, ...rows] = parseCsv(text.replace(/^(\uFEFF|\u00EF\u00BB\u00BF)/, ""));
   if (!header) return [];
   const keys = header.map((h) => h.trim());
   return rows.map((r) => Object.fromEntries(keys.map((k, i) => [k, (r[i] ?? "").trim()])));

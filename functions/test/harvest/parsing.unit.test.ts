@@ -33,6 +33,15 @@ describe("source readers", () => {
     assert.equal(connectionStatus({ Source_ID: "1000", Target_ID: "1002" }), "positive");
   });
 
+  it("Hippocampome pre-v2 connections (the site's file, BOM and CRLF) read as Latin-1 still have ids", () => {
+    const raw = readFileSync(
+      new URL("../../loopback/recorded/hippocampome/php/data/conndata.third.csv", import.meta.url),
+    );
+    const rows = csvObjects(new TextDecoder("latin1").decode(raw));
+    assert.ok(rows.length > 100);
+    assert.ok(rows.every((r) => /^\d{4}$/.test(r.Source_ID ?? "") && connectionStatus(r) === "positive"));
+  });
+
   it("Hippocampome morphology: only imported statuses, a `-` cell is evidence of absence", () => {
     const morphology = parseMorphology(published("morphdata.subset.csv"));
     assert.equal(morphology.size, 35);
