@@ -14,8 +14,7 @@ import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 
 import {
-  HIPPOCAMPOME_MARKERS_PATH,
-  HIPPOCAMPOME_TYPES_PATH,
+  hippocampomePublishedUrls,
   startUpstreamServer,
   type UpstreamServer,
 } from "../functions/loopback/upstream.js";
@@ -117,8 +116,7 @@ async function main(): Promise<number> {
         ...(upstream
           ? {
               hostPolicy: { minIntervalMs: 0, concurrency: 4 },
-              typesCsvUrl: baseUrl + HIPPOCAMPOME_TYPES_PATH,
-              markersCsvUrl: baseUrl + HIPPOCAMPOME_MARKERS_PATH,
+              ...hippocampomePublishedUrls(baseUrl),
             }
           : {}),
         onProgress: show,

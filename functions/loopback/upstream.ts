@@ -11,8 +11,9 @@
  *   (all-`?` patterns select every type, so the subregions do not narrow it; formal names; ids as
  *   strings); errors are HTML before the JSON and a missing `query_str` is an empty body, as on
  *   master. `/csv2db/search_engine_json.php` and `/php/data/type.csv` are Apache 404 pages (the site
- *   does not serve them); `type.csv` is served where it really lives, on GitHub's raw host path
- *   (Latin-1); `/php/data/conndata.csv` is the served file (BOM, CRLF).
+ *   does not serve them); the project's published tables (type, markers, morphology,
+ *   electrophysiology, v2 connections; Latin-1) are served at their GitHub raw host paths;
+ *   `/php/data/conndata.csv` is the served pre-v2 file (BOM, CRLF).
  * - ModelDB: `GET /api/v1/models[?field=value]` (exact, case-sensitive filter; a model without the
  *   field is excluded), `/api/v1/models/{field}` (same order, null when absent),
  *   `/api/v1/models/{id}` (plain-text 404), `/download/{id}` (403 when unknown).
@@ -20,31 +21,54 @@
  *   `/api/dandisets/{id}/versions/{version}/` and its `assets/?page&page_size` (the real asset
  *   lists of each recorded version), at one of two recorded moments (before and after
  *   000003 and 000552 published); the list item's `modified` never moves, `ordering=-modified`
- *   sorts by the latest version's `modified`.
+ *   sorts by the latest version's `modified`; `search` is parsed as the real parser does (a bare
+ *   `key:value` is an operator, an unknown key a 400). `/api/assets/{id}/download/` redirects
+ *   (302) to a second loopback host standing in for its S3 bucket.
  *
  * Hand-written behaviour exists only for fault injection: statuses (5xx, 429 + Retry-After), hangs,
- * malformed or empty bodies, and edits (a record removed, a ModelDB version bumped).
+ * malformed or empty bodies, HTML error pages sent with 200, and edits (a record removed, a ModelDB
+ * version bumped); and the S3 stand-in's blob bodies, which are placeholders.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
 const RECORDED = new URL("./recorded/", import.meta.url);
+const PUBLISHED_DIR = "hippocampome/github/csv2db_import_v2/iconv/latin1";
 const bytes = (path: string) => readFileSync(new URL(path, RECORDED));
 const text = (path: string) => bytes(path).toString("utf8");
 const json = <T>(path: string) => JSON.parse(text(path)) as T;
 
 export type UpstreamSource = "neuromorpho" | "hippocampome" | "modeldb" | "dandi";
 
-/** Where the real type.csv lives (see the harvest review §8.1); served here on the same origin. */
-export const HIPPOCAMPOME_TYPES_PATH = "/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1/type.csv";
-export const HIPPOCAMPOME_MARKERS_PATH =
-  "/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1/markerdata.csv";
+const GITHUB_LATIN1 = "/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1";
+/**
+ * Hippocampome's published tables, keyed by the harvester option that names each: served here at
+ * the path they have on GitHub's raw host (review §8.1), from the recorded subsets.
+ */
+export const HIPPOCAMPOME_PUBLISHED = {
+  typesCsvUrl: { path: `${GITHUB_LATIN1}/type.csv`, file: "type.third.csv" },
+  markersCsvUrl: { path: `${GITHUB_LATIN1}/markerdata.csv`, file: "markerdata.subset.csv" },
+  morphologyCsvUrl: { path: `${GITHUB_LATIN1}/morphdata.csv`, file: "morphdata.subset.csv" },
+  ephysCsvUrl: { path: `${GITHUB_LATIN1}/epdata.csv`, file: "epdata.subset.csv" },
+  connectionsCsvUrl: { path: `${GITHUB_LATIN1}/conndata.csv`, file: "conndata.subset.csv" },
+} as const;
+export type HippocampomePublished = keyof typeof HIPPOCAMPOME_PUBLISHED;
+
+/** The harvester options pointing Hippocampome's published tables at this loopback. */
+export function hippocampomePublishedUrls(origin: string): Record<HippocampomePublished, string> {
+  return Object.fromEntries(
+    Object.entries(HIPPOCAMPOME_PUBLISHED).map(([option, { path }]) => [option, origin + path]),
+  ) as Record<HippocampomePublished, string>;
+}
 
 export interface Fault {
   /** Substring (or pattern) of `path?query` the fault applies to. */
   match: string | RegExp;
-  kind: "status" | "hang" | "malformed" | "empty";
+  /** `page`: 200 with an HTML error page, as NeuroMorpho answers a missing file (review §1). */
+  kind: "status" | "hang" | "malformed" | "empty" | "page";
+  /** Content-Type of a `page` fault (default `text/html;charset=UTF-8`). */
+  contentType?: string;
   status?: number;
   /** Seconds, sent as Retry-After with a status fault. */
   retryAfter?: number;
@@ -63,9 +87,16 @@ export interface UpstreamOptions {
 
 export interface UpstreamServer {
   url: string;
+  /**
+   * Stands in for DANDI's S3 bucket (dandiarchive.s3.amazonaws.com): another host, to which
+   * `/api/assets/{id}/download/` redirects, as the real API does, at `/blobs/abc/def/{blob}`.
+   */
+  s3Url: string;
   faults: Fault[];
   /** Every request's `path?query`, in order. */
   requests: string[];
+  /** Every User-Agent the upstream was sent. */
+  userAgents: Set<string>;
   hippocampomeEncoding: "plain" | "double";
   dandiMoment: "before" | "after";
   /** Source ids served (hippocampome: type ids in the search answer). */
@@ -105,6 +136,49 @@ interface DandiTimeline {
   drafts: DandiVersion[];
 }
 
+/** The operator keys dandi-archive's search parser knows (services/search/parser.py). */
+const DANDI_OPERATORS = new Set([
+  "created_before",
+  "created_after",
+  "modified_before",
+  "modified_after",
+  "published_before",
+  "published_after",
+  "species",
+  "approach",
+  "technique",
+  "file_type",
+  "owner",
+]);
+
+/**
+ * DANDI's search grammar as its parser reads it: `key:"v"`, `"free text"`, `key:v`, bare words.
+ * An unknown operator key is a 400 with the parser's message; operators this loopback does not
+ * evaluate are reported as unsupported rather than ignored.
+ */
+function dandiSearch(search: string): { words: string[] } | { error: string } {
+  if ((search.match(/"/g) ?? []).length % 2)
+    return {
+      error:
+        "Unbalanced quote in search query. Remove the stray quote, or wrap the intended phrase in matched quotes.",
+    };
+  const words: string[] = [];
+  for (const m of search.matchAll(/([a-z_]+):"([^"]*)"|"([^"]*)"|(\S+)/g)) {
+    const bare = m[4] ? /^([a-z_]+):(.+)$/.exec(m[4]) : null;
+    const key = m[1] ?? bare?.[1];
+    if (key !== undefined) {
+      if (!DANDI_OPERATORS.has(key))
+        return {
+          error: `Unknown search operator "${key}". Wrap the term in double quotes (e.g. "foo:bar") to search for it as text.`,
+        };
+      return { error: `operator "${key}" is not evaluated by the loopback upstream` };
+    }
+    const word = (m[3] ?? m[4] ?? "").toLowerCase();
+    if (word) words.push(word);
+  }
+  return { words };
+}
+
 // ---------- server ----------
 
 export async function startUpstreamServer(options: UpstreamOptions = {}): Promise<UpstreamServer> {
@@ -121,8 +195,21 @@ export async function startUpstreamServer(options: UpstreamOptions = {}): Promis
     "hippocampome/search/neuron-all-subregions.first35.json",
   );
   const apache404 = text("hippocampome/apache-404.html");
+  // asset_id → blob id, from every recorded asset list.
+  const blobs = new Map<string, string>();
+  for (const t of timeline)
+    for (const v of [...t.versions, ...t.drafts]) {
+      const file = `dandi/${v.file.replace(/\.json$/, ".assets.json")}`;
+      try {
+        for (const a of json<{ asset_id: string; blob: string | null }[]>(file))
+          if (a.blob) blobs.set(a.asset_id, a.blob);
+      } catch {
+        // A version with no recorded asset list (000061) has no assets to download.
+      }
+    }
   const faults: Fault[] = [...(options.faults ?? [])];
   const requests: string[] = [];
+  const userAgents = new Set<string>();
   let origin = "";
   const state = {
     hippocampomeEncoding: options.hippocampomeEncoding ?? "plain",
@@ -248,19 +335,10 @@ export async function startUpstreamServer(options: UpstreamOptions = {}): Promis
           : JSON.stringify(value);
       return [200, "application/json", body];
     }
-    if (p === HIPPOCAMPOME_TYPES_PATH) {
-      return [
-        200,
-        "text/plain; charset=utf-8",
-        bytes("hippocampome/github/csv2db_import_v2/iconv/latin1/type.third.csv"),
-      ];
-    }
-    if (p === HIPPOCAMPOME_MARKERS_PATH) {
-      return [
-        200,
-        "text/plain; charset=utf-8",
-        bytes("hippocampome/github/csv2db_import_v2/iconv/latin1/markerdata.subset.csv"),
-      ];
+    const published = Object.values(HIPPOCAMPOME_PUBLISHED).find((t) => t.path === p);
+    if (published) {
+      // GitHub's raw host labels every text file UTF-8, whatever its bytes are.
+      return [200, "text/plain; charset=utf-8", bytes(`${PUBLISHED_DIR}/${published.file}`)];
     }
     if (p === "/php/data/conndata.csv") {
       return [200, "text/csv", bytes("hippocampome/php/data/conndata.third.csv")];
@@ -303,7 +381,9 @@ export async function startUpstreamServer(options: UpstreamOptions = {}): Promis
 
     // ---- DANDI (Django REST framework) ----
     if (p === "/api/dandisets/") {
-      const words = (q.get("search") ?? "").toLowerCase().split(/\s+/).filter(Boolean);
+      const parsed = dandiSearch(q.get("search") ?? "");
+      if ("error" in parsed) return reply({ search: [parsed.error] }, 400);
+      const words = parsed.words;
       // The recorded lists ARE the answer to `search=hippocampus` (the server matches words in every
       // version's metadata); other words are matched against the recorded list items and metadata.
       let list = dandiItems().filter((item) => {
@@ -357,6 +437,13 @@ export async function startUpstreamServer(options: UpstreamOptions = {}): Promis
         results: empty ? [] : all.slice((page - 1) * pageSize, page * pageSize),
       });
     }
+    const asset = /^\/api\/assets\/([0-9a-f-]{36})\/download\/$/.exec(p);
+    if (asset) {
+      const blob = blobs.get(asset[1]!);
+      if (!blob) return reply({ detail: "Not found." }, 404);
+      const key = `blobs/${blob.slice(0, 3)}/${blob.slice(3, 6)}/${blob}`;
+      return [302, "text/html; charset=utf-8", "", { location: `${s3Origin}/${key}` }];
+    }
     const version = /^\/api\/dandisets\/(\d{6})\/versions\/([^/]+)\/$/.exec(p);
     if (version) {
       const file = dandiVersionFile(version[1]!, version[2]!);
@@ -369,10 +456,19 @@ export async function startUpstreamServer(options: UpstreamOptions = {}): Promis
     const url = new URL(req.url ?? "/", origin);
     const pathAndQuery = `${url.pathname}${url.search}`;
     requests.push(pathAndQuery);
+    userAgents.add(req.headers["user-agent"] ?? "");
     req.resume();
     req.on("end", () => {
       const fault = takeFault(pathAndQuery);
       if (fault?.kind === "hang") return; // never answers; the client must time out
+      if (fault?.kind === "page") {
+        res
+          .writeHead(200, { "content-type": fault.contentType ?? "text/html;charset=UTF-8" })
+          .end(
+            "<!DOCTYPE html>\n<html><head><title>Error</title></head><body>File not found</body></html>\n",
+          );
+        return;
+      }
       if (fault?.kind === "status") {
         const headers: Record<string, string> = { "content-type": "text/html" };
         if (fault.retryAfter !== undefined) headers["retry-after"] = String(fault.retryAfter);
@@ -394,10 +490,29 @@ export async function startUpstreamServer(options: UpstreamOptions = {}): Promis
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  // The S3 stand-in: NWB bodies are gigabytes and not recorded, so each blob answers a short
+  // placeholder naming it; what matters here is the redirect to another host.
+  const s3 = http.createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://s3").pathname;
+    requests.push(`s3:${path}`);
+    const blob = /^\/blobs\/[0-9a-f]{3}\/[0-9a-f]{3}\/([0-9a-f-]{36})$/.exec(path)?.[1];
+    if (!blob || ![...blobs.values()].includes(blob)) {
+      res.writeHead(404, { "content-type": "application/xml" }).end("<Error><Code>NoSuchKey</Code></Error>");
+      return;
+    }
+    res
+      .writeHead(200, { "content-type": "application/x-hdf5" })
+      .end(`loopback placeholder of blob ${blob}\n`);
+  });
+  await new Promise<void>((resolve) => s3.listen(0, "127.0.0.1", resolve));
+  const s3Origin = `http://127.0.0.1:${(s3.address() as AddressInfo).port}`;
+
   return {
     url: origin,
+    s3Url: s3Origin,
     faults,
     requests,
+    userAgents,
     get hippocampomeEncoding() {
       return state.hippocampomeEncoding;
     },
@@ -444,7 +559,11 @@ export async function startUpstreamServer(options: UpstreamOptions = {}): Promis
     },
     async close() {
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      s3.closeAllConnections();
+      await Promise.all([
+        new Promise<void>((resolve) => server.close(() => resolve())),
+        new Promise<void>((resolve) => s3.close(() => resolve())),
+      ]);
     },
   };
 }

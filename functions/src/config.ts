@@ -282,15 +282,42 @@ export const settings = {
   ),
   hippocampomeConnectionsCsvUrl: text(
     "HIPPOCAMPOME_CONNECTIONS_CSV_URL",
-    "",
-    "Hippocampome connection table; empty: {base}/php/data/conndata.csv.",
-    optionalUrl,
+    "https://raw.githubusercontent.com/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1/conndata.csv",
+    "Hippocampome's published v2 connection table (Latin-1; rows kept by their Connection? flag).",
+    z.url({ protocol: /^https?$/ }),
+  ),
+  hippocampomeMorphologyCsvUrl: text(
+    "HIPPOCAMPOME_MORPHOLOGY_CSV_URL",
+    "https://raw.githubusercontent.com/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1/morphdata.csv",
+    "Hippocampome's published morphology table: axon, dendrite and soma parcels per type (Latin-1).",
+    z.url({ protocol: /^https?$/ }),
+  ),
+  hippocampomeEphysCsvUrl: text(
+    "HIPPOCAMPOME_EPHYS_CSV_URL",
+    "https://raw.githubusercontent.com/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1/epdata.csv",
+    "Hippocampome's published electrophysiology table: values per type and article (Latin-1).",
+    z.url({ protocol: /^https?$/ }),
+  ),
+  dandiRedirectHosts: text(
+    "DANDI_REDIRECT_HOSTS",
+    "dandiarchive.s3.amazonaws.com",
+    "Comma-separated hosts DANDI's download URLs may redirect to (its S3 bucket); no other is followed.",
+    commaList,
   ),
   neuromorphoExtraCaPem: text(
     "NEUROMORPHO_EXTRA_CA_PEM",
     "",
     "PEM certificate(s) trusted for neuromorpho.org when its chain misses an intermediate.",
     z.string(),
+  ),
+  harvestContact: text(
+    "HARVEST_CONTACT",
+    "",
+    "E-mail or URL where the sources' operators can reach whoever runs this; added to the User-Agent.",
+    z
+      .string()
+      .max(200)
+      .regex(/^[^()\r\n;]*$/, { error: "HARVEST_CONTACT: no parentheses, semicolons or line breaks" }),
   ),
   harvestIntervalHours: text(
     "HARVEST_INTERVAL_HOURS",

@@ -17,11 +17,9 @@ import { seedBucketFromDir, startStorageServer } from "../../functions/loopback/
 import { startTransferServer } from "../../functions/loopback/transfer.js";
 import { startStsServer } from "../../functions/loopback/sts.js";
 import { ZARR_SEED_DIR } from "../../functions/loopback/zarr-seed.js";
-import {
-  HIPPOCAMPOME_MARKERS_PATH,
-  HIPPOCAMPOME_TYPES_PATH,
-  startUpstreamServer,
-} from "../../functions/loopback/upstream.js";
+import { hippocampomePublishedUrls, startUpstreamServer } from "../../functions/loopback/upstream.js";
+import { settings } from "../../functions/src/config.js";
+import { SOURCE_REGISTRY } from "../../functions/src/sources/registry.js";
 import { crawlAll } from "../../functions/src/services/file-catalog.js";
 import { DatasetStore } from "../../functions/src/store/datasets.js";
 import { PROJECT_ID, ROOT } from "./local-env.js";
@@ -105,14 +103,8 @@ export async function startLoopbacks(neuprintToken: string): Promise<Loopbacks> 
       TRANSFER_FUNC: transfer.url,
       TRANSFER_DEST: BUCKETS.transfer,
       NEUPRINT_BASE_URL: neuprint.url,
-      NEUROMORPHO_BASE_URL: upstream.url,
-      HIPPOCAMPOME_BASE_URL: upstream.url,
-      MODELDB_BASE_URL: upstream.url,
-      DANDI_BASE_URL: upstream.url,
       ACTIVITY_BUCKET: BUCKETS.activity,
-      // Hippocampome's published tables (GitHub in production), served by the same loopback.
-      HIPPOCAMPOME_TYPES_CSV_URL: upstream.url + HIPPOCAMPOME_TYPES_PATH,
-      HIPPOCAMPOME_MARKERS_CSV_URL: upstream.url + HIPPOCAMPOME_MARKERS_PATH,
+      ...upstreamParams(upstream.url),
     },
     env: { GCE_METADATA_HOST: metadata.host, METADATA_SERVER_DETECTION: "assume-present" },
     lines: [
@@ -140,4 +132,21 @@ export async function crawlSeededFiles(db: Firestore, params: Loopbacks["params"
     filesBucket: params.FILES_BUCKET ?? BUCKETS.files,
   });
   return stats.reduce((n, s) => n + s.listed, 0);
+}
+
+/**
+ * The harvest sources' params pointed at the loopback upstream: every base URL, and Hippocampome's
+ * published tables (GitHub in production), which the same loopback serves. Names come from the
+ * source registry, so a source's params are listed nowhere else.
+ */
+function upstreamParams(origin: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const published: Record<string, string> = hippocampomePublishedUrls(origin);
+  for (const entry of Object.values(SOURCE_REGISTRY)) {
+    for (const [option, setting] of Object.entries(entry.params)) {
+      const url = option === "baseUrl" ? origin : published[option];
+      if (url) out[settings[setting].name] = url;
+    }
+  }
+  return out;
 }

@@ -203,11 +203,27 @@ async function listAssets(
   return { files, count };
 }
 
+/**
+ * DANDI_SEARCH as free text. The API parses Gmail-style `key:value` operators out of `search`
+ * first (dandi-archive `services/search/parser.py`): a bare `word:x` is an operator, and an
+ * unknown key is a 400 that would fail every run. A quoted token is free text, so each token
+ * holding a `:` is quoted. The grammar has no escape for `"` inside quotes, so quotes are dropped;
+ * words stay separate, each matched on its own, as unquoted words are.
+ */
+export function dandiSearchTerm(search: string): string {
+  return search
+    .split(/\s+/)
+    .map((word) => word.replaceAll('"', ""))
+    .filter(Boolean)
+    .map((word) => (word.includes(":") ? `"${word}"` : word))
+    .join(" ");
+}
+
 export function dandiHarvester(
   options: SourceOptions & { webUrl?: string; maxFiles?: number },
 ): SourceHarvester {
   const maxFiles = options.maxFiles ?? DANDI_MAX_FILES;
-  const search = options.filters?.search ?? DANDI_DEFAULT_SEARCH;
+  const search = dandiSearchTerm(options.filters?.search ?? "") || DANDI_DEFAULT_SEARCH;
   const pageSize = Math.min(options.pageSize ?? 100, 1000);
 
   return {

@@ -4,16 +4,25 @@
  *
  * What the site really serves (harvest review §2): the search script at
  * `/php/search_engine_json.php` (the help page's `/csv2db/` path is tried when that 404s) and
- * `/php/data/conndata.csv` (UTF-8 BOM, CRLF, one pair per row, layers joined by `; `). It does not
- * serve a type table: type details and marker evidence come from the project's own published
- * import files on GitHub (`csv2db_import_v2/iconv/latin1/{type,markerdata}.csv`, Latin-1). Every
- * URL is a param. The all-`?` search patterns select every type that has a connection, so the
+ * `/php/data/conndata.csv`, which predates v2.0 (review §2), so connections are read from the v2
+ * published file instead. The site serves no type table: type details, marker evidence,
+ * morphology, electrophysiology and the v2 connections come from the project's own published
+ * import files on GitHub (`csv2db_import_v2/iconv/latin1/{type,markerdata,morphdata,epdata,
+ * conndata}.csv`, Latin-1). Every URL is a param. The all-`?` search patterns select every type that has a connection, so the
  * subregion filter is applied here, on each type's subregion (`Sub` in the files, `SUB` in the
  * query language). Neuron pages are never scraped.
  */
 import { z } from "zod";
 
 import type { CatalogCitation, CatalogContent } from "../schemas/catalog.js";
+import { csvObjects, parseCsv } from "./csv.js";
+import {
+  parseEphys,
+  parseMorphology,
+  propertyAttributes,
+  type TypeEphys,
+  type TypeMorphology,
+} from "./hippocampome-properties.js";
 import { isNotFound, readCapped, UpstreamError } from "./http.js";
 import {
   joinUrl,
@@ -52,17 +61,26 @@ export const HIPPOCAMPOME_HOST_POLICY = { concurrency: 1, minIntervalMs: 2000 };
 const GITHUB_DATA = "https://raw.githubusercontent.com/Hippocampome-Org/csv2db_import_v2/master/iconv/latin1";
 export const HIPPOCAMPOME_DEFAULT_TYPES_CSV_URL = `${GITHUB_DATA}/type.csv`;
 export const HIPPOCAMPOME_DEFAULT_MARKERS_CSV_URL = `${GITHUB_DATA}/markerdata.csv`;
+export const HIPPOCAMPOME_DEFAULT_MORPHOLOGY_CSV_URL = `${GITHUB_DATA}/morphdata.csv`;
+export const HIPPOCAMPOME_DEFAULT_EPHYS_CSV_URL = `${GITHUB_DATA}/epdata.csv`;
+/** v2.0 connections; the site's `/php/data/conndata.csv` is the pre-v2 table (review §2). */
+export const HIPPOCAMPOME_DEFAULT_CONNECTIONS_CSV_URL = `${GITHUB_DATA}/conndata.csv`;
 
 export interface HippocampomeOptions extends SourceOptions {
   /** Default `{base}/php/search_engine_json.php`, then `{base}/csv2db/…` on 404. */
   searchUrl?: string;
   /** Default: the published type table on GitHub (Latin-1). */
   typesCsvUrl?: string;
-  typesCsvEncoding?: "utf-8" | "latin1";
-  /** Default `{base}/php/data/conndata.csv`. */
+  /** Encoding of the published tables (default Latin-1, as `iconv/latin1/` holds them). */
+  publishedCsvEncoding?: "utf-8" | "latin1";
+  /** Default: the published v2 connection table on GitHub (Latin-1, with its `Connection?` flag). */
   connectionsCsvUrl?: string;
   /** Default: the published marker evidence on GitHub (Latin-1). */
   markersCsvUrl?: string;
+  /** Default: the published morphology table on GitHub (Latin-1). */
+  morphologyCsvUrl?: string;
+  /** Default: the published electrophysiology table on GitHub (Latin-1). */
+  ephysCsvUrl?: string;
 }
 
 const CITATIONS: CatalogCitation[] = [
@@ -70,45 +88,6 @@ const CITATIONS: CatalogCitation[] = [
   { text: "Wheeler DW et al. (2015) Hippocampome.org. eLife 4:e09960", doi: "10.7554/eLife.09960" },
   { text: "Wheeler DW et al. (2024) Hippocampome.org 2.0. eLife 12:RP90597", doi: "10.7554/eLife.90597" },
 ];
-
-/** RFC 4180 CSV: quoted fields, doubled quotes, CRLF. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") {
-      row.push(field);
-      field = "";
-    } else if (c === "\n" || c === "\r") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
-      row.push(field);
-      if (row.some((f) => f.length > 0)) rows.push(row);
-      row = [];
-      field = "";
-    } else field += c;
-  }
-  row.push(field);
-  if (row.some((f) => f.length > 0)) rows.push(row);
-  return rows;
-}
-
-/** Rows as objects keyed by trimmed header names, values trimmed (the CSVs carry trailing spaces). */
-export function csvObjects(text: string): Record<string, string>[] {
-  const [header, ...rows] = parseCsv(text.replace(/^\uFEFF/, ""));
-  if (!header) return [];
-  const keys = header.map((h) => h.trim());
-  return rows.map((r) => Object.fromEntries(keys.map((k, i) => [k, (r[i] ?? "").trim()])));
-}
 
 /** Accepts both encodings of the search API and its empty-list form; throws on `{error}`. */
 export function parseSearchResponse(body: string): { id: string; name?: string }[] {
@@ -168,13 +147,21 @@ export interface TypeMarkers {
   negative: string[];
 }
 
+/** What the published property tables say about one type; any part may be missing. */
+export interface TypeProperties {
+  markers?: TypeMarkers;
+  morphology?: TypeMorphology;
+  ephys?: TypeEphys;
+}
+
 export function mapHippocampomeType(
   id: string,
   row: Record<string, string> | undefined,
   searchName: string | undefined,
   siteUrl: string,
-  markers?: TypeMarkers,
+  properties: TypeProperties = {},
 ): CatalogContent {
+  const { markers, morphology, ephys } = properties;
   const subregion = typeSubregion(id, row, searchName);
   const name = row?.short_name || (searchName ? shortName(searchName) : `Hippocampome type ${id}`);
   const supertype = row?.supertype ?? "";
@@ -191,6 +178,7 @@ export function mapHippocampomeType(
     projectionPattern: uniq([row?.projection_pattern]),
     formalName: uniq([row?.full_name || searchName]),
     markersNegative: markers?.negative ?? [],
+    ...propertyAttributes(morphology, ephys),
   };
   for (const key of Object.keys(attributes)) if (attributes[key]!.length === 0) delete attributes[key];
   return {
@@ -207,7 +195,10 @@ export function mapHippocampomeType(
     species: ["rat", "mouse"],
     brainRegions: uniq(["hippocampal formation", REGION_NAMES[subregion] ?? subregion]),
     cellTypes: uniq([name, ...supertypeNames]),
-    layers: typeLayers(subregion, row?.axon_dendrite_pattern ?? "", row?.soma_pattern ?? ""),
+    // The morphology table's evidence per parcel; else the type table's pattern digits.
+    layers: morphology
+      ? uniq([...morphology.somaLayers, ...morphology.axonLayers, ...morphology.dendriteLayers])
+      : typeLayers(subregion, row?.axon_dendrite_pattern ?? "", row?.soma_pattern ?? ""),
     markers: markers?.positive ?? [],
     files: [],
     links: [{ rel: "page", url: joinUrl(siteUrl, `php/neuron_page.php?id=${id}`) }],
@@ -234,8 +225,9 @@ export function mapHippocampomeConnection(
 ): CatalogContent {
   const pre = row.Source_ID!;
   const post = row.Target_ID!;
-  const preName = row.Source_Name || types.get(pre)?.name || pre;
-  const postName = row.Target_Name || types.get(post)?.name || post;
+  // The v2 table names types formally (`DG (e)2201p-… Granule`); records use the short name.
+  const preName = types.get(pre)?.name || shortName(row.Source_Name || pre);
+  const postName = types.get(post)?.name || shortName(row.Target_Name || post);
   const layers = uniq((row.Layers ?? "").split(/[;|]/).map(layerCode));
   return {
     id: `hippocampome:conn:${pre}-${post}`,
@@ -305,6 +297,20 @@ export function parseMarkers(text: string): Map<string, TypeMarkers> {
   return out;
 }
 
+/**
+ * The v2 table lists every pair whose parcels overlap; its `Connection?` flag says which are
+ * connections. As the importer reads it (`csv2db/lib/map.py` conndata_to_conndata): 1, 4 and 5
+ * positive, 0 and -1 negative, empty not assessed, anything else an ingest error. The pre-v2
+ * table has no such column: every row of it is a connection.
+ */
+export function connectionStatus(row: Record<string, string>): "positive" | "negative" | "none" | "invalid" {
+  if (!("Connection?" in row)) return "positive";
+  const flag = row["Connection?"].trim();
+  if (flag === "1" || flag === "4" || flag === "5") return "positive";
+  if (flag === "0" || flag === "-1") return "negative";
+  return flag === "" ? "none" : "invalid";
+}
+
 const cursorSchema = z.object({ phase: z.literal("connections"), typeIds: z.array(z.string()) });
 
 export function hippocampomeHarvester(options: HippocampomeOptions): SourceHarvester {
@@ -319,7 +325,9 @@ export function hippocampomeHarvester(options: HippocampomeOptions): SourceHarve
       ];
   const typesUrl = options.typesCsvUrl ?? HIPPOCAMPOME_DEFAULT_TYPES_CSV_URL;
   const markersUrl = options.markersCsvUrl ?? HIPPOCAMPOME_DEFAULT_MARKERS_CSV_URL;
-  const connUrl = options.connectionsCsvUrl ?? joinUrl(options.baseUrl, "php/data/conndata.csv");
+  const connUrl = options.connectionsCsvUrl ?? HIPPOCAMPOME_DEFAULT_CONNECTIONS_CSV_URL;
+  const morphologyUrl = options.morphologyCsvUrl ?? HIPPOCAMPOME_DEFAULT_MORPHOLOGY_CSV_URL;
+  const ephysUrl = options.ephysCsvUrl ?? HIPPOCAMPOME_DEFAULT_EPHYS_CSV_URL;
   const query = encodeURIComponent(neuronQuery([...HIPPOCAMPOME_SUBREGIONS]));
 
   async function search(ctx: StepContext) {
@@ -342,7 +350,7 @@ export function hippocampomeHarvester(options: HippocampomeOptions): SourceHarve
   /** A detail file that cannot be read degrades the records but does not stop the run. */
   async function optionalCsv(ctx: StepContext, url: string, warnings: StepProblem[]) {
     try {
-      return await ctx.http.getText(url, ctx.signal, options.typesCsvEncoding ?? "latin1");
+      return await ctx.http.getText(url, ctx.signal, options.publishedCsvEncoding ?? "latin1");
     } catch (err) {
       if (ctx.signal?.aborted) throw err;
       warnings.push({ message: `Hippocampome details unavailable: ${(err as Error).message}`, url });
@@ -354,12 +362,29 @@ export function hippocampomeHarvester(options: HippocampomeOptions): SourceHarve
     const hits = await search(ctx);
     const rows = new Map(csvObjects(await optionalCsv(ctx, typesUrl, warnings)).map((r) => [r.id ?? "", r]));
     const markers = parseMarkers(await optionalCsv(ctx, markersUrl, warnings));
+    const morphology = parseMorphology(await optionalCsv(ctx, morphologyUrl, warnings));
+    const ephys = parseEphys(await optionalCsv(ctx, ephysUrl, warnings));
     const records = new Map<string, CatalogContent>();
-    for (const hit of hits) {
+    // The search lists only types with an outgoing connection (review §2); the type table adds
+    // the other active types.
+    const listed = [
+      ...hits,
+      ...[...rows.values()]
+        .filter((r) => r.status === "active" && /^\d{4}$/.test(r.id ?? ""))
+        .map((r) => ({ id: r.id!, name: undefined })),
+    ];
+    for (const hit of listed) {
       const row = rows.get(hit.id);
-      if (row?.status && row.status !== "active") continue;
+      if (records.has(hit.id) || (row?.status && row.status !== "active")) continue;
       if (!subregions.has(typeSubregion(hit.id, row, hit.name))) continue;
-      records.set(hit.id, mapHippocampomeType(hit.id, row, hit.name, options.baseUrl, markers.get(hit.id)));
+      records.set(
+        hit.id,
+        mapHippocampomeType(hit.id, row, hit.name, options.baseUrl, {
+          markers: markers.get(hit.id),
+          morphology: morphology.get(hit.id),
+          ephys: ephys.get(hit.id),
+        }),
+      );
     }
     return records;
   }
@@ -384,12 +409,22 @@ export function hippocampomeHarvester(options: HippocampomeOptions): SourceHarve
       const typeRecords = await types(ctx, []);
       const unreadable: { reason: string; url: string }[] = [];
       const records = new Map<string, CatalogContent>();
-      for (const row of csvObjects(await ctx.http.getText(connUrl, ctx.signal))) {
+      const table = await ctx.http.getText(connUrl, ctx.signal, options.publishedCsvEncoding ?? "latin1");
+      for (const row of csvObjects(table)) {
         if (!/^\d+$/.test(row.Source_ID ?? "") || !/^\d+$/.test(row.Target_ID ?? "")) {
           unreadable.push({ reason: `Connection row without ids: ${JSON.stringify(row)}`, url: connUrl });
           continue;
         }
         if (!keep.has(row.Source_ID!) || !keep.has(row.Target_ID!)) continue;
+        const status = connectionStatus(row);
+        if (status === "invalid") {
+          unreadable.push({
+            reason: `Connection ${row.Source_ID}-${row.Target_ID}: Connection? is "${row["Connection?"]}"`,
+            url: connUrl,
+          });
+          continue;
+        }
+        if (status !== "positive") continue;
         const record = mapHippocampomeConnection(row, typeRecords, options.baseUrl);
         // A pair listed more than once becomes one record with all its layers.
         const earlier = records.get(record.id);

@@ -90,6 +90,11 @@ const MAX_REDIRECTS = 5;
 
 export const USER_AGENT = "neurofire-harvester/1.0 (+https://github.com/neurofire; catalog harvest)";
 
+/** The User-Agent with the operator's contact, which polite crawlers give (review §5). */
+export function userAgent(contact = ""): string {
+  return contact.trim() ? USER_AGENT.replace(/\)$/, `; ${contact.trim()})`) : USER_AGENT;
+}
+
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason as Error);
@@ -403,16 +408,24 @@ export class PoliteClient {
   /**
    * An open response whose body the caller streams (downloads). The host's slot stays taken until
    * the body is read to its end or cancelled, so concurrent downloads obey the concurrency cap too.
+   * The host's `maxBodyBytes` holds as for buffered reads: a larger declared length is refused
+   * before the body is read, and a body running past it ends in an error.
    */
   async open(url: string, signal?: AbortSignal): Promise<Response> {
     const gate = this.gate(new URL(url).host);
+    const cap = gate.policy.maxBodyBytes;
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     const res = await this.get(
       url,
-      (r) => {
+      async (r) => {
+        const declared = Number(r.headers.get("content-length") ?? NaN);
+        if (declared > cap) {
+          await r.body?.cancel().catch(() => undefined);
+          throw new UpstreamError(`${url} is ${declared} bytes, above the ${cap}-byte cap`, url, r.status);
+        }
         gate.hold(held);
-        return Promise.resolve(r);
+        return r;
       },
       signal,
     );
@@ -421,6 +434,7 @@ export class PoliteClient {
       return res;
     }
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let total = 0;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
@@ -428,6 +442,13 @@ export class PoliteClient {
           if (done) {
             release();
             controller.close();
+            return;
+          }
+          total += value.byteLength;
+          if (total > cap) {
+            release();
+            await reader.cancel().catch(() => undefined);
+            controller.error(new UpstreamError(`${url} sent more than the ${cap}-byte cap`, url, res.status));
           } else controller.enqueue(value);
         } catch (err) {
           release();

@@ -180,12 +180,21 @@ export function mapNeuroMorphoNeuron(neuron: NeuroMorphoNeuron, siteUrl: string)
   };
 }
 
+/**
+ * A select value: a multi-word one is quoted (`"basal ganglia"`), as clients that query it do
+ * (review §1); commas and quotes cannot appear inside one and are dropped.
+ */
+export function selectValue(value: string): string {
+  const v = value.replace(/[",]/g, "").trim();
+  return /\s/.test(v) ? `"${v}"` : v;
+}
+
 export function neuroMorphoHarvester(options: SourceOptions): SourceHarvester {
   const regions = options.filters?.brainRegions ?? NEUROMORPHO_DEFAULT_REGIONS;
   const size = Math.min(options.pageSize ?? 100, MAX_PAGE_SIZE);
   const pageUrl = (page: number) =>
     joinUrl(options.baseUrl, "api/neuron/select") +
-    `?q=${encodeURIComponent(`brain_region:${regions.join(",")}`)}&page=${page}&size=${size}`;
+    `?q=${encodeURIComponent(`brain_region:${regions.map(selectValue).join(",")}`)}&page=${page}&size=${size}`;
 
   return {
     source: "neuromorpho",

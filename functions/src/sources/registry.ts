@@ -1,10 +1,10 @@
 /**
- * The source registry: one line per harvested source. Host policies, the harvester factory, the
- * base URL and options a deployment's params give a source, and its schedule are all derived from
- * here, so adding a source touches its module and one line below (plus its params in config.ts and
- * its name in the catalog schema's source list).
+ * The source registry: one entry per harvested source. Host policies, the harvester factory, the
+ * settings that give its options (base URL, filters, published files), the hosts its downloads may
+ * redirect to, and its schedule are all derived from here, so adding a source touches its module
+ * and one entry below (plus its params in config.ts and its name in the catalog schema's list).
  */
-import type { Config } from "../config.js";
+import type { Config, settings } from "../config.js";
 import type { CatalogSource } from "../schemas/catalog.js";
 import { dandiHarvester, DANDI_HOST_POLICY } from "./dandi.js";
 import { hippocampomeHarvester, HIPPOCAMPOME_HOST_POLICY, type HippocampomeOptions } from "./hippocampome.js";
@@ -22,6 +22,24 @@ export type HarvesterOptions = SourceOptions &
     extraCa?: string[];
   };
 
+/** A harvester option a deployment's params can set; `brainRegions` and `search` go to its filters. */
+export type ParamOption =
+  | "baseUrl"
+  | "brainRegions"
+  | "search"
+  | "extraCa"
+  | "searchUrl"
+  | "typesCsvUrl"
+  | "markersCsvUrl"
+  | "morphologyCsvUrl"
+  | "ephysCsvUrl"
+  | "connectionsCsvUrl";
+
+/** A declared setting (a param, not a secret) whose value has type T. */
+type SettingOf<T> = {
+  [K in keyof Config & keyof typeof settings]: Config[K] extends T ? K : never;
+}[keyof Config & keyof typeof settings];
+
 export interface SourceEntry {
   create(options: HarvesterOptions): SourceHarvester;
   hostPolicy: Partial<HostPolicy>;
@@ -30,50 +48,53 @@ export interface SourceEntry {
    * it only at deploy time. Staggered across the hour so two runs rarely rebuild the index at once.
    */
   schedule: string;
-  baseUrl(config: Config): string;
-  /** Options beyond the base URL that the deployment's params give the source. */
-  options(config: Config): Partial<HarvesterOptions>;
+  /**
+   * Each option the deployment's params give the harvester, and the setting (config.ts) holding
+   * it; an empty setting leaves the harvester's default. The one place a source's params are named.
+   */
+  params: { baseUrl: SettingOf<string> } & Partial<Record<ParamOption, SettingOf<string | string[]>>>;
+  /** The setting listing other hosts its file URLs may redirect to (DANDI's S3 bucket). */
+  redirectHosts?: SettingOf<string[]>;
 }
-
-const regions = (list: string[]) => (list.length ? { filters: { brainRegions: list } } : {});
 
 export const SOURCE_REGISTRY: Record<CatalogSource, SourceEntry> = {
   neuromorpho: {
     create: neuroMorphoHarvester,
     hostPolicy: NEUROMORPHO_HOST_POLICY,
     schedule: "5 * * * *",
-    baseUrl: (c) => c.neuromorphoBaseUrl,
-    options: (c) => ({
-      ...regions(c.neuromorphoRegions),
-      ...(c.neuromorphoExtraCaPem.trim() ? { extraCa: [c.neuromorphoExtraCaPem.trim()] } : {}),
-    }),
+    params: {
+      baseUrl: "neuromorphoBaseUrl",
+      brainRegions: "neuromorphoRegions",
+      extraCa: "neuromorphoExtraCaPem",
+    },
   },
   hippocampome: {
     create: hippocampomeHarvester,
     hostPolicy: HIPPOCAMPOME_HOST_POLICY,
     schedule: "20 * * * *",
-    baseUrl: (c) => c.hippocampomeBaseUrl,
-    options: (c) => ({
-      ...regions(c.hippocampomeRegions),
-      ...(c.hippocampomeSearchUrl ? { searchUrl: c.hippocampomeSearchUrl } : {}),
-      typesCsvUrl: c.hippocampomeTypesCsvUrl,
-      markersCsvUrl: c.hippocampomeMarkersCsvUrl,
-      ...(c.hippocampomeConnectionsCsvUrl ? { connectionsCsvUrl: c.hippocampomeConnectionsCsvUrl } : {}),
-    }),
+    params: {
+      baseUrl: "hippocampomeBaseUrl",
+      brainRegions: "hippocampomeRegions",
+      searchUrl: "hippocampomeSearchUrl",
+      typesCsvUrl: "hippocampomeTypesCsvUrl",
+      markersCsvUrl: "hippocampomeMarkersCsvUrl",
+      morphologyCsvUrl: "hippocampomeMorphologyCsvUrl",
+      ephysCsvUrl: "hippocampomeEphysCsvUrl",
+      connectionsCsvUrl: "hippocampomeConnectionsCsvUrl",
+    },
   },
   modeldb: {
     create: modelDbHarvester,
     hostPolicy: MODELDB_HOST_POLICY,
     schedule: "35 * * * *",
-    baseUrl: (c) => c.modeldbBaseUrl,
-    options: (c) => regions(c.modeldbRegions),
+    params: { baseUrl: "modeldbBaseUrl", brainRegions: "modeldbRegions" },
   },
   dandi: {
     create: dandiHarvester,
     hostPolicy: DANDI_HOST_POLICY,
     schedule: "50 * * * *",
-    baseUrl: (c) => c.dandiBaseUrl,
-    options: (c) => (c.dandiSearch ? { filters: { search: c.dandiSearch } } : {}),
+    params: { baseUrl: "dandiBaseUrl", search: "dandiSearch" },
+    redirectHosts: "dandiRedirectHosts",
   },
 };
 
@@ -88,10 +109,29 @@ export function createHarvester(source: CatalogSource, options: HarvesterOptions
 }
 
 export function sourceBaseUrl(config: Config, source: CatalogSource): string {
-  return SOURCE_REGISTRY[source].baseUrl(config);
+  return config[SOURCE_REGISTRY[source].params.baseUrl];
 }
 
 /** The harvester options a deployment's params give a source. */
 export function harvesterOptions(config: Config, source: CatalogSource): HarvesterOptions {
-  return { baseUrl: sourceBaseUrl(config, source), ...SOURCE_REGISTRY[source].options(config) };
+  const options: HarvesterOptions = { baseUrl: sourceBaseUrl(config, source) };
+  for (const [option, setting] of Object.entries(SOURCE_REGISTRY[source].params)) {
+    const raw = config[setting];
+    const value = typeof raw === "string" ? raw.trim() : raw;
+    if (value.length === 0) continue;
+    if (option === "brainRegions") options.filters = { ...options.filters, brainRegions: [value].flat() };
+    else if (option === "search") options.filters = { ...options.filters, search: String(value) };
+    else if (option === "extraCa") options.extraCa = [value].flat();
+    else Object.assign(options, { [option]: value });
+  }
+  return options;
+}
+
+/** Hosts a source's file URLs may be fetched from: its own, and those its downloads redirect to. */
+export function sourceHosts(config: Config, source: CatalogSource): { own: string; redirects: string[] } {
+  const entry = SOURCE_REGISTRY[source];
+  return {
+    own: new URL(sourceBaseUrl(config, source)).host,
+    redirects: entry.redirectHosts ? config[entry.redirectHosts] : [],
+  };
 }

@@ -110,6 +110,7 @@ describe("catalog download", () => {
       failed: 0,
       skipped: 0,
       truncated: 0,
+      unreadable: 0,
       bytes: 40 + FILE_BODIES["/files/n409.asc"]!.length + 64,
     });
   });

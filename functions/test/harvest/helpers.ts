@@ -7,7 +7,7 @@ import {
   type CatalogRecord,
   type CatalogSource,
 } from "../../src/schemas/catalog.js";
-import { HIPPOCAMPOME_MARKERS_PATH, HIPPOCAMPOME_TYPES_PATH } from "../../loopback/upstream.js";
+import { hippocampomePublishedUrls } from "../../loopback/upstream.js";
 import type { HarvestOptions } from "../../src/services/harvest.js";
 
 /** Politeness shrunk so fault tests finish quickly; retries and timeouts still happen for real. */
@@ -25,8 +25,7 @@ export function fastOptions(baseUrl: string, extra: Partial<HarvestOptions> = {}
   // The published Hippocampome tables live on GitHub; the loopback serves them at the same paths.
   return {
     baseUrl,
-    typesCsvUrl: baseUrl + HIPPOCAMPOME_TYPES_PATH,
-    markersCsvUrl: baseUrl + HIPPOCAMPOME_MARKERS_PATH,
+    ...hippocampomePublishedUrls(baseUrl),
     hostPolicy: FAST_POLICY,
     ...extra,
   };

@@ -173,4 +173,28 @@ describe("harvest HTTP client politeness (injected clock)", () => {
     );
     assert.equal(n, 1);
   });
+
+  it("open() keeps the size cap: a declared length above it is refused, a longer body errors", async () => {
+    const client = new PoliteClient({
+      fetch: (url) => {
+        const body = "x".repeat(5000);
+        // One answer states its length, the other streams without one.
+        const headers: Record<string, string> = url.endsWith("/declared") ? { "content-length": "5000" } : {};
+        const stream = new ReadableStream<Uint8Array>({
+          start(c) {
+            for (let i = 0; i < 5; i++)
+              c.enqueue(new TextEncoder().encode(body.slice(i * 1000, i * 1000 + 1000)));
+            c.close();
+          },
+        });
+        return Promise.resolve(new Response(stream, { status: 200, headers }));
+      },
+      hosts: { "big.test": { minIntervalMs: 0, maxBodyBytes: 2500, concurrency: 1 } },
+    });
+    await assert.rejects(client.open("https://big.test/declared"), /5000 bytes, above the 2500-byte cap/);
+    const res = await client.open("https://big.test/streamed");
+    await assert.rejects(res.text(), /more than the 2500-byte cap/);
+    // The slot was given back: the host (concurrency 1) still answers.
+    await assert.rejects(client.open("https://big.test/declared"), /above the 2500-byte cap/);
+  });
 });

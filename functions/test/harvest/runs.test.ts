@@ -171,7 +171,7 @@ describe("harvest runs", () => {
       assert.equal(run.id, started.id);
       const stored = await getRun(db, started.id);
       assert.equal(stored?.status, "complete");
-      assert.equal(stored?.counts.created, 174);
+      assert.equal(stored?.counts.created, 147);
       assert.equal(await getRun(db, "nope"), null);
     });
   });

@@ -13,7 +13,7 @@ import { toSearchDocument } from "../../src/schemas/catalog.js";
 import { runHarvest } from "../../src/services/harvest.js";
 import { firestore } from "../../src/store/firebase.js";
 import { clearFirestore } from "../setup/hooks.js";
-import { fastOptions, quietLog, record, recordsOf } from "./helpers.js";
+import { fastOptions, quietLog, record, recordDoc, recordsOf } from "./helpers.js";
 
 const ids = (records: CatalogRecord[]) => records.map((r) => r.id).sort();
 
@@ -123,9 +123,11 @@ describe("harvest: each source against its recorded real responses", () => {
         const records = await recordsOf(db, "hippocampome");
         const types = records.filter((r) => r.kind === "neuron type");
         const connections = records.filter((r) => r.kind === "connection");
-        assert.equal(types.length, 35);
-        assert.equal(connections.length, 139);
-        assert.equal(run.counts.created, 174);
+        // 35 from the search, 42 more active types from the type table that it does not list.
+        assert.equal(types.length, 77);
+        // The v2 table's pairs among these types flagged 1, 4 or 5 in `Connection?` (review §2).
+        assert.equal(connections.length, 70);
+        assert.equal(run.counts.created, 147);
 
         const granule = await record(db, "hippocampome:type:1000");
         assert.equal(granule.name, "DG Granule");
@@ -144,10 +146,69 @@ describe("harvest: each source against its recorded real responses", () => {
 
         const pair = await record(db, "hippocampome:conn:1000-1036");
         assert.equal(pair.name, "DG Granule → DG Basket CCK+");
-        assert.deepEqual(pair.layers, ["DG:SG"]);
+        assert.deepEqual(pair.layers, ["DG:H"], "v2 places it in the hilus; the pre-v2 file said DG:SG");
         assert.deepEqual(pair.attributes, { presynapticId: ["1000"], postsynapticId: ["1036"] });
       });
     }
+
+    it("review §2: connections come from the published v2 table, only rows its Connection? flag marks", async () => {
+      const run = await runHarvest(deps(), "hippocampome", fastOptions(upstream.url));
+      assert.equal(run.status, "complete");
+      assert.ok(!upstream.requests.some((p) => p.startsWith("/php/data/conndata.csv")), "pre-v2 file unused");
+      assert.ok(upstream.requests.some((p) => p.endsWith("/iconv/latin1/conndata.csv")));
+      const ids = new Set((await recordsOf(db, "hippocampome")).map((r) => r.id));
+      assert.ok(ids.has("hippocampome:conn:1000-1002"), "flag 1: a connection");
+      assert.ok(!ids.has("hippocampome:conn:1000-1004"), "flag empty: overlapping parcels, not assessed");
+      assert.ok(!ids.has("hippocampome:conn:1010-1004"), "flag 0/-1: evidence against a connection");
+      // Layers joined by `; ` in one row become the pair's layers.
+      assert.deepEqual((await record(db, "hippocampome:conn:1005-1000")).layers, ["DG:SMo", "DG:SMi"]);
+    });
+
+    it("properties: morphology parcels and electrophysiology from the published tables", async () => {
+      await runHarvest(deps(), "hippocampome", fastOptions(upstream.url));
+      const granule = await record(db, "hippocampome:type:1000");
+      assert.deepEqual(granule.attributes.axonLayers, ["DG:H", "CA3:SL", "CA3:SP", "CA2:SP"]);
+      assert.deepEqual(granule.attributes.dendriteLayers, ["DG:SMo", "DG:SMi"]);
+      assert.deepEqual(granule.attributes.somaLayers, ["DG:SG"]);
+      assert.deepEqual(granule.layers, ["DG:SG", "DG:H", "CA3:SL", "CA3:SP", "CA2:SP", "DG:SMo", "DG:SMi"]);
+      assert.equal(granule.attributes.electrophysiology!.length, 10);
+      assert.deepEqual(granule.attributes["ephys Vrest (mV)"], ["-76.7 (5 reports)"]);
+      assert.deepEqual(granule.attributes["ephys Rin (MΩ)"], ["169.18 (5 reports)"]);
+      assert.deepEqual(granule.attributes["ephys max firing rate (Hz)"], ["72 (1 report)"]);
+      // Searchable as facets: the attribute keys become `attributes.*` facets of the index.
+      const facets = toSearchDocument(granule).facets;
+      assert.deepEqual(facets["attributes.somaLayers"], ["DG:SG"]);
+      assert.ok(facets["attributes.electrophysiology"]!.includes("sag ratio"));
+    });
+
+    it("properties: a type with no electrophysiology rows has morphology only", async () => {
+      await runHarvest(deps(), "hippocampome", fastOptions(upstream.url));
+      const basket = await record(db, "hippocampome:type:1036");
+      assert.equal(basket.attributes.electrophysiology, undefined);
+      assert.ok(basket.attributes.axonLayers!.length > 0);
+    });
+
+    it("review §2: active types the search does not list (no outgoing connection) come from the type table", async () => {
+      await runHarvest(deps(), "hippocampome", fastOptions(upstream.url));
+      const listedBySearch = new Set(upstream.ids("hippocampome"));
+      assert.ok(!listedBySearch.has("1024"));
+      const fromTable = await record(db, "hippocampome:type:1024");
+      assert.equal(fromTable.kind, "neuron type");
+      assert.deepEqual(fromTable.brainRegions, ["hippocampal formation", "dentate gyrus"]);
+      assert.ok(fromTable.attributes.formalName![0]!.startsWith("DG ("));
+      // An on-hold type of the table (DG IS-1) stays out.
+      assert.equal((await recordDoc(db, "hippocampome:type:1016")).exists, false);
+    });
+
+    it("properties: the morphology table unavailable keeps the types, with the pattern's layers", async () => {
+      upstream.faults.push({ match: "/morphdata.csv", kind: "status", status: 404, times: Infinity });
+      const run = await runHarvest(deps(), "hippocampome", fastOptions(upstream.url));
+      assert.equal(run.status, "complete");
+      assert.ok(run.errors.some((e) => /details unavailable/.test(e.message) && !e.fatal));
+      const granule = await record(db, "hippocampome:type:1000");
+      assert.equal(granule.attributes.axonLayers, undefined);
+      assert.deepEqual(granule.layers, ["DG:SMo", "DG:SMi", "DG:SG", "DG:H"]);
+    });
 
     it("review §2: type.csv comes from the published file (the site 404s), search from /php/", async () => {
       await runHarvest(deps(), "hippocampome", fastOptions(upstream.url));
@@ -180,7 +241,7 @@ describe("harvest: each source against its recorded real responses", () => {
       );
       assert.equal(run.status, "complete");
       const types = (await recordsOf(db, "hippocampome")).filter((r) => r.kind === "neuron type");
-      assert.equal(types.length, 17);
+      assert.equal(types.length, 22);
       assert.ok(types.every((t) => t.brainRegions.includes("CA3")));
       assert.ok(types.some((t) => t.name === "CA3c Pyramidal"));
     });
@@ -317,6 +378,28 @@ describe("harvest: each source against its recorded real responses", () => {
       assert.equal(draft.sourceVersion, "draft");
       assert.deepEqual(draft.species, ["Mus musculus - House mouse"]);
       assert.match(draft.citations[0]!.text, /\(Version draft\)/);
+    });
+
+    it("review §4: a DANDI_SEARCH word with a colon is sent quoted, as text, not as an operator", async () => {
+      // The real parser reads a bare `key:value` as an operator and answers 400 for an unknown key.
+      const raw = await fetch(
+        `${upstream.url}/api/dandisets/?search=${encodeURIComponent("spdx:CC-BY-4.0")}`,
+      );
+      assert.equal(raw.status, 400);
+      assert.match(((await raw.json()) as { search: string[] }).search[0]!, /Unknown search operator "spdx"/);
+
+      const from = upstream.requests.length;
+      const run = await runHarvest(
+        deps(),
+        "dandi",
+        fastOptions(upstream.url, { filters: { search: 'spdx:CC-BY-4.0  "hippocampus' } }),
+      );
+      assert.equal(run.status, "complete");
+      const list = upstream.requests.slice(from).find((p) => p.startsWith("/api/dandisets/?"))!;
+      assert.equal(new URL(list, upstream.url).searchParams.get("search"), '"spdx:CC-BY-4.0" hippocampus');
+      // Both words matched as text: the two dandisets whose metadata carry that licence.
+      assert.deepEqual(ids(await recordsOf(db, "dandi")), ["dandi:000003", "dandi:000552"]);
+      assert.equal(run.counts.unreadable, 0);
     });
 
     it("review §4: a publish leaves the item's modified alone, yet the dandiset is harvested again", async () => {

@@ -11,17 +11,15 @@ import yazl from "yazl";
 import type { Config } from "../../config.js";
 import { ApiError, conflict } from "../../errors.js";
 import type { Logger } from "../../log.js";
-import type { CatalogFile, CatalogRecord, CatalogSource } from "../../schemas/catalog.js";
-import { PoliteClient, type HostPolicy } from "../../sources/http.js";
-import { HOST_POLICIES } from "../../sources/index.js";
-import { sourceBaseUrl } from "../../sources/registry.js";
+import type { CatalogFile, CatalogRecord } from "../../schemas/catalog.js";
+import { PoliteClient, userAgent, type HostPolicy } from "../../sources/http.js";
+import { HARVEST_SOURCES, HOST_POLICIES, sourceHosts } from "../../sources/registry.js";
 import { readRecords } from "./records.js";
 import { selectIds } from "./search.js";
 import type { CatalogIndex } from "./search-index.js";
 
-/** The settings a download reads: its limits, and the sources' base URLs (the allowed hosts). */
-export type DownloadConfig = Parameters<typeof sourceBaseUrl>[0] &
-  Pick<Config, "catalogDownloadMaxRecords" | "catalogDownloadMaxBytes" | "catalogDownloadFileTimeoutSeconds">;
+/** The settings a download reads: its limits, and the sources' params (the allowed hosts). */
+export type DownloadConfig = Config;
 
 export interface DownloadDeps {
   db: Firestore;
@@ -64,7 +62,8 @@ export interface ManifestFile {
   expectedSize: number | null;
   /** Bytes in the archive. */
   size: number;
-  status: "ok" | "failed" | "skipped" | "truncated";
+  /** `unreadable`: the source answered, but not with the file (an HTML error page sent as 200). */
+  status: "ok" | "failed" | "skipped" | "truncated" | "unreadable";
   reason?: string;
 }
 
@@ -86,7 +85,14 @@ export interface Manifest {
   /** Ids asked for that the catalog does not have. */
   notFound: string[];
   files: ManifestFile[];
-  totals: { ok: number; failed: number; skipped: number; truncated: number; bytes: number };
+  totals: {
+    ok: number;
+    failed: number;
+    skipped: number;
+    truncated: number;
+    unreadable: number;
+    bytes: number;
+  };
 }
 
 /** Formats that are already compressed: deflating them again costs CPU for nothing. */
@@ -117,9 +123,11 @@ export function safeSegment(s: string): string {
 
 /**
  * The HTTP client for downloads; the composition root builds one per instance, so concurrent
- * downloads share each host's spacing (NeuroMorpho: a request a second) and the TLS fallback is
- * limited to NeuroMorpho's host. Retries are few and short: a person is waiting, and a failed
- * file is listed, not fatal.
+ * downloads share each host's cap and spacing (NeuroMorpho: a request a second) and the TLS
+ * fallback is limited to NeuroMorpho's host. Retries are few and short: a person is waiting, and
+ * a failed file is listed, not fatal. A body is capped at the download's byte limit, and
+ * redirects are followed only to the sources' hosts and the hosts their params allow (DANDI's
+ * asset URLs redirect to its S3 bucket).
  */
 export function createDownloadClient(config: DownloadConfig): PoliteClient {
   const timeoutMs = config.catalogDownloadFileTimeoutSeconds * 1000;
@@ -128,28 +136,44 @@ export function createDownloadClient(config: DownloadConfig): PoliteClient {
     backoffBaseMs: 500,
     backoffMaxMs: 2000,
     maxRetryAfterMs: 5000,
+    maxBodyBytes: config.catalogDownloadMaxBytes,
   };
   const hosts: Record<string, Partial<HostPolicy>> = {};
-  for (const source of Object.keys(HOST_POLICIES) as CatalogSource[]) {
-    hosts[new URL(sourceBaseUrl(config, source)).host] = {
-      ...HOST_POLICIES[source],
-      ...quick,
-      timeoutMs,
-    };
+  const redirects = new Set<string>();
+  for (const source of HARVEST_SOURCES) {
+    const { own, redirects: also } = sourceHosts(config, source);
+    hosts[own] = { ...HOST_POLICIES[source], ...quick, timeoutMs };
+    for (const host of [own, ...also]) redirects.add(host);
   }
   return new PoliteClient({
+    userAgent: userAgent(config.harvestContact),
     hosts,
     defaultPolicy: { ...quick, timeoutMs },
     redirectAllowed: (url) =>
-      Object.hasOwn(hosts, url.host) && (url.protocol === "https:" || url.protocol === "http:"),
+      redirects.has(url.host) && (url.protocol === "https:" || url.protocol === "http:"),
   });
 }
 
-/** Hosts a download may fetch from: the sources' own. Anything else in a record is not fetched. */
+/** Hosts a record's file URL may name: the sources' own. Anything else in a record is not fetched. */
 function allowedHosts(config: DownloadConfig): Set<string> {
-  return new Set(
-    (Object.keys(HOST_POLICIES) as CatalogSource[]).map((s) => new URL(sourceBaseUrl(config, s)).host),
-  );
+  return new Set(HARVEST_SOURCES.map((s) => sourceHosts(config, s).own));
+}
+
+/**
+ * An HTML page is never one of the catalog's files: NeuroMorpho answers a missing file with an
+ * HTML error page and status 200 (review §1). The type says so, or, for the text formats, the
+ * first bytes do.
+ */
+const HTML_START = /^\s*<(!doctype html|html|head|body)[\s>]/i;
+const TEXT_FORMATS = new Set(["swc", "asc", "dat", "txt", "morph.xml", "xml"]);
+
+function htmlInstead(file: CatalogFile, contentType: string | null, head: Uint8Array): string | null {
+  if (file.format === "html" || file.format === "htm") return null;
+  if (/^text\/html\b/i.test(contentType ?? ""))
+    return `the source answered an HTML page (${contentType}), not the ${file.format} file`;
+  if (TEXT_FORMATS.has(file.format) && HTML_START.test(new TextDecoder().decode(head.subarray(0, 256))))
+    return `the source answered an HTML page (sent as ${contentType ?? "no type"}), not the ${file.format} file`;
+  return null;
 }
 
 /** The records a selection names, checked against the limits before anything is streamed. */
@@ -262,11 +286,19 @@ export function streamDownload(
           continue;
         }
         let upstream: globalThis.Response;
+        let head: Uint8Array;
         try {
-          upstream = await client.get(file.url, (r) => Promise.resolve(r), abort.signal);
+          upstream = await client.open(file.url, abort.signal);
+          ({ head, body: upstream } = await peek(upstream));
         } catch (err) {
           if (abort.signal.aborted) break;
           Object.assign(entry, { status: "failed", reason: reasonOf(err) });
+          continue;
+        }
+        const html = htmlInstead(file, upstream.headers.get("content-type"), head);
+        if (html) {
+          await upstream.body?.cancel().catch(() => undefined);
+          Object.assign(entry, { status: "unreadable", reason: html });
           continue;
         }
         entry.path = `${dir}/${safeSegment(file.name)}`;
@@ -301,6 +333,7 @@ export function streamDownload(
           failed: files.filter((f) => f.status === "failed").length,
           skipped: files.filter((f) => f.status === "skipped").length,
           truncated: files.filter((f) => f.status === "truncated").length,
+          unreadable: files.filter((f) => f.status === "unreadable").length,
           bytes,
         },
       };
@@ -320,6 +353,29 @@ export function streamDownload(
     abort: (reason) => abort.abort(reason),
     done,
   };
+}
+
+/** The body's first chunk, and a response that still yields the whole body. */
+async function peek(res: globalThis.Response): Promise<{ head: Uint8Array; body: globalThis.Response }> {
+  if (!res.body) return { head: new Uint8Array(), body: res };
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const first = await reader.read();
+  const head = first.done ? new Uint8Array() : first.value;
+  let sentHead = first.done;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!sentHead) {
+        sentHead = true;
+        controller.enqueue(head);
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  return { head, body: new globalThis.Response(body, { status: res.status, headers: res.headers }) };
 }
 
 /** Streams one upstream body into a zip entry; returns the bytes written. */

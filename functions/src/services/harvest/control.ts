@@ -4,7 +4,7 @@
  */
 import type { Config } from "../../config.js";
 import type { RunRecord, CatalogSource } from "../../schemas/catalog.js";
-import type { HostPolicy } from "../../sources/http.js";
+import { userAgent, type HostPolicy } from "../../sources/http.js";
 import { harvesterOptions } from "../../sources/registry.js";
 import type { IndexPointer } from "../../schemas/catalog-search.js";
 import { publishCatalogIndex, type IndexDeps } from "../catalog/search-index.js";
@@ -46,6 +46,7 @@ export async function harvestAndIndex(
   const limit = active ? (active.limit ?? undefined) : request.limit;
   const run = await runHarvest({ db, now: deps.now, log: deps.log }, source, {
     ...harvesterOptions(config, source),
+    userAgent: userAgent(config.harvestContact),
     ...(limit !== undefined ? { limit } : {}),
     ...(request.mode && !active ? { mode: request.mode } : {}),
     timeBudgetMs: request.timeBudgetMs,

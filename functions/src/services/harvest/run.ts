@@ -52,6 +52,8 @@ export interface HarvestOptions extends HarvesterOptions {
   signal?: AbortSignal;
   /** Overrides of the source host's politeness policy (tests shorten delays). */
   hostPolicy?: Partial<HostPolicy>;
+  /** Sent with every request; default `USER_AGENT` (control adds HARVEST_CONTACT). */
+  userAgent?: string;
   /** How long a worker's lease lasts without a checkpoint renewing it. */
   leaseMs?: number;
   /** Consecutive failed invocations after which the run is given up. */
@@ -178,6 +180,7 @@ function httpClient(deps: HarvestDeps, source: CatalogSource, options: HarvestOp
   const host = new URL(options.baseUrl).host;
   return new PoliteClient({
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(options.userAgent ? { userAgent: options.userAgent } : {}),
     hosts: {
       [host]: {
         ...HOST_POLICIES[source],
