@@ -164,12 +164,17 @@ function isPlainObject(value: unknown): value is Doc {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-/** Firestore's `set(..., {merge: true})`: maps merge field by field, anything else is replaced. */
+/**
+ * Firestore's `set(..., {merge: true})`: maps merge field by field, anything else is replaced.
+ * Fields are defined, never assigned, so a field named `__proto__` (refused by the schema anyway,
+ * security review L12) would stay data and could not swap an object's prototype.
+ */
 function deepMerge(base: Doc, update: Doc): Doc {
   const out: Doc = { ...base };
   for (const [key, value] of Object.entries(update)) {
-    const current = out[key];
-    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+    const current = Object.hasOwn(out, key) ? out[key] : undefined;
+    const merged = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+    Object.defineProperty(out, key, { value: merged, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }
@@ -177,7 +182,9 @@ function deepMerge(base: Doc, update: Doc): Doc {
 function mergeInto(existing: Doc | undefined, update: Doc, conditional: string[]): Doc {
   const base = existing ?? {};
   const fields = { ...update };
-  for (const field of conditional) if (field in fields && !isFalsy(base[field])) delete fields[field];
+  for (const field of conditional)
+    if (Object.hasOwn(fields, field) && !isFalsy(Object.hasOwn(base, field) ? base[field] : undefined))
+      delete fields[field];
   return deepMerge(base, fields);
 }
 
