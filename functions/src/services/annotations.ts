@@ -21,9 +21,10 @@ import { invalidCursor, type ListItem, type PageReader } from "../store/pages.js
 import type { Caller } from "../auth/caller.js";
 import { annotationKey, type Annotation } from "../schemas/annotations.js";
 import { FIRESTORE_MAX_DOCUMENT_BYTES as MAX_DOCUMENT_BYTES } from "../store/document-size.js";
+import { overCap } from "../store/caps.js";
 
 /** What this service needs of the composition root. */
-type Needs = Pick<Root, "db" | "log" | "users">;
+type Needs = Pick<Root, "config" | "db" | "log" | "users">;
 
 export const ANNOTATIONS_V2 = "clio_annotations_v2";
 /** Firestore commits (batches and transactions) take at most 500 writes. */
@@ -263,6 +264,7 @@ export async function writeAnnotations(
   }
 
   const all = [...targets.values()];
+  await assertCaps(deps, dataset, collections, all);
   const moveFrom =
     options.moveKey !== undefined && options.moveKey !== keys[0]
       ? userAnnotations(deps.db, dataset, annotations[0]!.user ?? user.email).doc(options.moveKey)
@@ -302,6 +304,33 @@ export async function writeAnnotations(
     throw err;
   }
   return keys;
+}
+
+/**
+ * Refuses a write that would leave an owner with more annotations in the dataset than the cap
+ * (USER_STORAGE_CAPS annotations). Counting first is enough while the list fits even if every
+ * key is new; only a write near the cap reads which keys already exist. Checked before the
+ * commit, so concurrent lists of one owner can overshoot by what is in flight (the write rate
+ * limit bounds that); sequential writes never pass the cap.
+ */
+async function assertCaps(
+  deps: Needs,
+  dataset: string,
+  collections: Map<string, CollectionReference>,
+  targets: Target[],
+): Promise<void> {
+  const cap = deps.config.userStorageCaps.annotations;
+  for (const [owner, collection] of collections) {
+    const mine = targets.filter((t) => t.ref.parent.path === collection.path);
+    const count = (await collection.count().get()).data().count;
+    if (count + mine.length <= cap) continue;
+    let adding = 0;
+    for (let i = 0; i < mine.length; i += WRITES_PER_COMMIT) {
+      const snaps = await deps.db.getAll(...mine.slice(i, i + WRITES_PER_COMMIT).map((t) => t.ref));
+      adding += snaps.filter((snap) => !snap.exists).length;
+    }
+    if (count + adding > cap) throw overCap("annotations", cap, dataset, owner);
+  }
 }
 
 /** Puts documents back as they were before a list that failed partway. */

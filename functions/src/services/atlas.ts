@@ -18,7 +18,8 @@ import {
   type Query,
 } from "firebase-admin/firestore";
 import { allows, ATLAS_VERIFY } from "../auth/permissions.js";
-import { badRequest, forbidden, notFound } from "../errors.js";
+import { badRequest, forbidden, notFound, type ApiError } from "../errors.js";
+import { assertRoom, overCap } from "../store/caps.js";
 import type { Root } from "./root.js";
 import { firestorePages, type ListItem, type PageReader } from "../store/pages.js";
 import type { Caller } from "../auth/caller.js";
@@ -28,7 +29,7 @@ import { assertFitsDocument } from "../store/document-size.js";
 import { nowSeconds } from "./kv.js";
 
 /** What this service needs of the composition root. */
-type Needs = Pick<Root, "datasets" | "db" | "now">;
+type Needs = Pick<Root, "config" | "datasets" | "db" | "now">;
 
 export const ATLAS_PATH = "clio_annotations/ATLAS/annotations";
 /** Bounds the legacy duplicates one upsert or delete looks at. */
@@ -65,6 +66,8 @@ export interface LocatedUpsert {
   owner: string;
   dataset: string;
   locationkey: string;
+  /** Caps the owner's records in the dataset (a new record is refused past it). */
+  cap?: { max: number; refuse: () => ApiError };
   /** The record to store, given the current one (throw to refuse). */
   build(existing: DocumentData | undefined, id: string): Promise<DocumentData> | DocumentData;
 }
@@ -115,6 +118,10 @@ async function upsertInTransaction(
       const found = await tx.get(matches);
       const keep = fixed.exists ? fixed : found.docs[0];
       const target = keep?.ref ?? fixedRef;
+      if (!keep && u.cap) {
+        const owned = u.collection.where(u.ownerField, "==", u.owner).where("dataset", "==", u.dataset);
+        await assertRoom(owned, 1, u.cap.max, u.cap.refuse, tx);
+      }
       const data = await u.build(keep?.data(), target.id);
       assertFitsDocument(target, data, "The record");
       tx.set(target, data);
@@ -199,6 +206,10 @@ export async function upsertPoint(
     owner,
     dataset,
     locationkey,
+    cap: {
+      max: deps.config.userStorageCaps.atlas,
+      refuse: () => overCap("atlas", deps.config.userStorageCaps.atlas, dataset, owner),
+    },
     build(existing, id) {
       if (existing?.verified === true && !mayVerify)
         throw forbidden("Only clio_write users can edit verified atlas points");

@@ -11,9 +11,10 @@ import type { Location } from "../schemas/atlas.js";
 import type { User } from "../schemas/users.js";
 import { deleteLocated, locationKey, upsertLocated } from "./atlas.js";
 import { nowSeconds } from "./kv.js";
+import { overCap } from "../store/caps.js";
 
 /** What this service needs of the composition root. */
-type Needs = Pick<Root, "datasets" | "db" | "now">;
+type Needs = Pick<Root, "config" | "datasets" | "db" | "now">;
 
 export const SAVEDSEARCHES_PATH = "clio_savedsearches/USER/searches";
 
@@ -39,6 +40,10 @@ export async function saveSearch(
     owner: user.email,
     dataset,
     locationkey,
+    cap: {
+      max: deps.config.userStorageCaps.savedsearches,
+      refuse: () => overCap("savedsearches", deps.config.userStorageCaps.savedsearches, dataset, user.email),
+    },
     build: () => ({
       ...body,
       timestamp,
