@@ -12,12 +12,21 @@ import {
   type CollectionReference,
   type DocumentReference,
   type Firestore,
+  type QueryDocumentSnapshot,
 } from "firebase-admin/firestore";
 import { z } from "zod";
 import { isAdmin, ownerWritePermission, readableGroups } from "../auth/permissions.js";
 import { ApiError, badRequest, forbidden } from "../errors.js";
 import type { Root } from "./root.js";
-import { invalidCursor, type ListItem, type PageReader } from "../store/pages.js";
+import {
+  approxBytes,
+  DEFAULT_PAGE_MAX_BYTES,
+  invalidCursor,
+  markCut,
+  wasCut,
+  type ListItem,
+  type PageReader,
+} from "../store/pages.js";
 import type { Caller } from "../auth/caller.js";
 import { annotationKey, type Annotation } from "../schemas/annotations.js";
 import { FIRESTORE_MAX_DOCUMENT_BYTES as MAX_DOCUMENT_BYTES } from "../store/document-size.js";
@@ -91,7 +100,9 @@ export function annotationPages(
   owners: string[],
   readAhead?: number,
 ): PageReader {
-  const fetchPage: PageReader = async (after, limit) => {
+  // Streamed and bounded in bytes like store/pages.ts (security review M1): a batch of read-ahead
+  // documents stops at the budget, so 5,000 documents of ~1 MiB never sit in memory together.
+  const fetchPage: PageReader = async (after, limit, maxBytes = DEFAULT_PAGE_MAX_BYTES) => {
     let index = 0;
     let startKey: string | undefined;
     if (after !== undefined) {
@@ -101,19 +112,23 @@ export function annotationPages(
       if (owners[index] === owner) startKey = key;
     }
     const items: ListItem[] = [];
+    let bytes = 0;
     for (; index < owners.length && items.length < limit; index++, startKey = undefined) {
       const owner = owners[index]!;
       let query = userAnnotations(db, dataset, owner)
         .orderBy(FieldPath.documentId())
         .limit(limit - items.length);
       if (startKey !== undefined) query = query.startAfter(startKey);
-      const snap = await query.get();
-      for (const doc of snap.docs) {
+      // Leaving the loop early destroys the stream, which cancels the rest of the query.
+      for await (const doc of query.stream() as AsyncIterable<QueryDocumentSnapshot>) {
+        if (bytes >= maxBytes) return markCut(items);
+        const data = doc.data();
         items.push({
           key: doc.id,
-          value: { ...doc.data(), user: owner, key: doc.id },
+          value: { ...data, user: owner, key: doc.id },
           position: JSON.stringify([owner, doc.id]),
         });
+        bytes += approxBytes(data) + doc.id.length;
       }
     }
     return items;
@@ -125,7 +140,7 @@ export function annotationPages(
   let head: string | undefined | null = null;
   let tail: string | undefined;
   let exhausted = false;
-  return async (after, limit) => {
+  return async (after, limit, maxBytes = DEFAULT_PAGE_MAX_BYTES) => {
     if (after !== head) {
       buffer = [];
       tail = after;
@@ -133,14 +148,16 @@ export function annotationPages(
     }
     while (buffer.length < limit && !exhausted) {
       const want = Math.max(readAhead, limit);
-      const more = await fetchPage(tail, want);
+      const more = await fetchPage(tail, want, maxBytes);
       buffer.push(...more);
-      exhausted = more.length < want;
       tail = more.at(-1)?.position ?? tail;
+      if (wasCut(more)) break;
+      exhausted = more.length < want;
     }
     const page = buffer.splice(0, limit);
     head = page.at(-1)?.position ?? after;
-    return page;
+    // Fewer than asked while more may follow: say so, so the caller pages on.
+    return page.length < limit && (buffer.length > 0 || !exhausted) ? markCut(page) : page;
   };
 }
 

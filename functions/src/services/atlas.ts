@@ -16,12 +16,20 @@ import {
   type DocumentData,
   type DocumentReference,
   type Query,
+  type QueryDocumentSnapshot,
 } from "firebase-admin/firestore";
 import { allows, ATLAS_VERIFY } from "../auth/permissions.js";
 import { badRequest, forbidden, notFound, type ApiError } from "../errors.js";
 import { assertRoom, overCap } from "../store/caps.js";
 import type { Root } from "./root.js";
-import { firestorePages, type ListItem, type PageReader } from "../store/pages.js";
+import {
+  approxBytes,
+  DEFAULT_PAGE_MAX_BYTES,
+  firestorePages,
+  markCut,
+  type ListItem,
+  type PageReader,
+} from "../store/pages.js";
 import type { Caller } from "../auth/caller.js";
 import { atlasPointSchema, type AtlasBody, type AtlasPoint, type Location } from "../schemas/atlas.js";
 import type { User } from "../schemas/users.js";
@@ -319,7 +327,7 @@ export async function visiblePointPages(deps: Needs, user: User): Promise<PageRe
 }
 
 function chainedPages(sources: Source[]): PageReader {
-  return async (after, limit) => {
+  return async (after, limit, maxBytes = DEFAULT_PAGE_MAX_BYTES) => {
     let index = 0;
     let docAfter: string | undefined;
     if (after !== undefined) {
@@ -331,19 +339,26 @@ function chainedPages(sources: Source[]): PageReader {
         throw badRequest("Invalid cursor");
     }
     const out: ListItem[] = [];
+    let bytes = 0;
     while (index < sources.length) {
       const source = sources[index]!;
       let q = source.query.orderBy(FieldPath.documentId()).limit(limit);
       if (docAfter !== undefined) q = q.startAfter(docAfter);
-      const snap = await q.get();
-      for (const doc of snap.docs) {
-        docAfter = doc.id;
+      // Streamed and bounded in bytes (security review M1): a curator's `all` over a dataset full
+      // of ~1 MiB points holds one budget of them, and skipped points are never held at all.
+      let read = 0;
+      for await (const doc of q.stream() as AsyncIterable<QueryDocumentSnapshot>) {
+        read += 1;
         const data = doc.data();
-        if (!source.keep(data)) continue;
-        out.push({ key: doc.id, value: presentPoint(doc.id, data), position: `${index}:${doc.id}` });
-        if (out.length === limit) return out;
+        if (source.keep(data)) {
+          if (bytes >= maxBytes) return markCut(out);
+          out.push({ key: doc.id, value: presentPoint(doc.id, data), position: `${index}:${doc.id}` });
+          bytes += approxBytes(data) + doc.id.length;
+          if (out.length === limit) return out;
+        }
+        docAfter = doc.id;
       }
-      if (snap.size < limit) {
+      if (read < limit) {
         index += 1;
         docAfter = undefined;
       }
