@@ -449,6 +449,24 @@ export const settings = {
     "Most KV keys one user may store across all scopes (429 past it).",
     z.number().int().positive(),
   ),
+  datasetSourceHosts: text(
+    "DATASET_SOURCE_HOSTS",
+    "",
+    "Hosts a dataset admin may point a dataset's URLs at (dvid, layer sources, …), comma-separated; " +
+      "`.example.org` allows its subdomains. Empty: only global admins may add a host (security M4).",
+    z.string().transform((s, ctx) => {
+      const hosts = s
+        .split(",")
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean);
+      for (const h of hosts)
+        if (!/^\.?[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?$/.test(h)) {
+          ctx.addIssue({ code: "custom", message: `DATASET_SOURCE_HOSTS: "${h}" is not a host name` });
+          return z.NEVER;
+        }
+      return hosts;
+    }),
+  ),
   userStorageCaps: text(
     "USER_STORAGE_CAPS",
     "",
