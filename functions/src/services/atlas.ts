@@ -262,25 +262,39 @@ export async function deletePoint(deps: Needs, user: User, dataset: string, loc:
   await deleteLocated(deps, atlas(deps), "user", user.email, dataset, locationKey(loc));
 }
 
-/** Toggles a point's verification, recording who did it and when; its `timestamp` stays. */
-export async function toggleVerified(deps: Needs, user: User, can: Can, id: string): Promise<AtlasPoint> {
+/**
+ * Toggles a point's verification, recording who did it and when; its `timestamp` stays.
+ * `changed` receives the point before and after (for the audit entry's digests).
+ */
+export async function toggleVerified(
+  deps: Needs,
+  user: User,
+  can: Can,
+  id: string,
+  changed?: (before: AtlasPoint, after: AtlasPoint) => void,
+): Promise<AtlasPoint> {
   const ref = atlas(deps).doc(id);
   const current = (await ref.get()).data();
   if (!current) throw notFound(`Atlas point ${id} does not exist`);
   const dataset = String(current.dataset);
   if (!(await can(ATLAS_VERIFY, dataset)))
     throw forbidden(`Only clio_write users can verify atlas points in ${dataset}`);
-  return deps.db.runTransaction(async (tx) => {
-    const data = (await tx.get(ref)).data();
-    if (!data) throw notFound(`Atlas point ${id} does not exist`);
-    const update = {
-      verified: data.verified !== true,
-      verified_by: user.email,
-      verified_at: nowSeconds(deps),
-    };
-    tx.update(ref, update);
-    return presentPoint(id, { ...data, ...update });
-  });
+  return deps.db
+    .runTransaction(async (tx) => {
+      const data = (await tx.get(ref)).data();
+      if (!data) throw notFound(`Atlas point ${id} does not exist`);
+      const update = {
+        verified: data.verified !== true,
+        verified_by: user.email,
+        verified_at: nowSeconds(deps),
+      };
+      tx.update(ref, update);
+      return [presentPoint(id, data), presentPoint(id, { ...data, ...update })] as const;
+    })
+    .then(([before, after]) => {
+      changed?.(before, after);
+      return after;
+    });
 }
 
 interface Source {
