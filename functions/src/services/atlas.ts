@@ -19,8 +19,9 @@ import {
   type QueryDocumentSnapshot,
 } from "firebase-admin/firestore";
 import { allows, ATLAS_VERIFY } from "../auth/permissions.js";
-import { badRequest, forbidden, notFound, type ApiError } from "../errors.js";
-import { assertRoom, overCap } from "../store/caps.js";
+import { badRequest, forbidden, notFound } from "../errors.js";
+import { assertRoom, overCap, type CapCheck } from "../store/caps.js";
+import { capCounts } from "./annotations.js";
 import type { Root } from "./root.js";
 import {
   approxBytes,
@@ -37,7 +38,7 @@ import { assertFitsDocument } from "../store/document-size.js";
 import { nowSeconds } from "./kv.js";
 
 /** What this service needs of the composition root. */
-type Needs = Pick<Root, "config" | "datasets" | "db" | "now">;
+type Needs = Pick<Root, "config" | "datasets" | "db" | "get" | "now">;
 
 export const ATLAS_PATH = "clio_annotations/ATLAS/annotations";
 /** Bounds the legacy duplicates one upsert or delete looks at. */
@@ -75,7 +76,7 @@ export interface LocatedUpsert {
   dataset: string;
   locationkey: string;
   /** Caps the owner's records in the dataset (a new record is refused past it). */
-  cap?: { max: number; refuse: () => ApiError };
+  cap?: CapCheck;
   /** The record to store, given the current one (throw to refuse). */
   build(existing: DocumentData | undefined, id: string): Promise<DocumentData> | DocumentData;
 }
@@ -128,7 +129,7 @@ async function upsertInTransaction(
       const target = keep?.ref ?? fixedRef;
       if (!keep && u.cap) {
         const owned = u.collection.where(u.ownerField, "==", u.owner).where("dataset", "==", u.dataset);
-        await assertRoom(owned, 1, u.cap.max, u.cap.refuse, tx);
+        await assertRoom(owned, 1, u.cap, tx);
       }
       const data = await u.build(keep?.data(), target.id);
       assertFitsDocument(target, data, "The record");
@@ -216,6 +217,9 @@ export async function upsertPoint(
     locationkey,
     cap: {
       max: deps.config.userStorageCaps.atlas,
+      key: `atlas ${dataset} ${owner}`,
+      counts: deps.get(capCounts),
+      nowMs: deps.now().getTime(),
       refuse: () => overCap("atlas", deps.config.userStorageCaps.atlas, dataset, owner),
     },
     build(existing, id) {
