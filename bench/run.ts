@@ -22,7 +22,8 @@ const DEFAULT = [
   "zarr",
 ];
 // `harvest` alone: the harvest write rate vs raw BulkWriter (catalog reports it too).
-const BENCHES = [...DEFAULT, "search", "harvest"];
+// `storage-caps` alone: the count behind USER_STORAGE_CAPS vs a raw document write.
+const BENCHES = [...DEFAULT, "search", "harvest", "storage-caps"];
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const unknown = chosen.filter((b) => !BENCHES.includes(b));
 if (unknown.length > 0) {

@@ -482,6 +482,49 @@ export const settings = {
     "Most KV keys one user may store across all scopes (429 past it).",
     z.number().int().positive(),
   ),
+  datasetSourceHosts: text(
+    "DATASET_SOURCE_HOSTS",
+    "",
+    "Hosts a dataset admin may point a dataset's URLs at (dvid, layer sources, …), comma-separated; " +
+      "`.example.org` allows its subdomains. Empty: only global admins may add a host (security M4).",
+    z.string().transform((s, ctx) => {
+      const hosts = s
+        .split(",")
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean);
+      for (const h of hosts)
+        if (!/^\.?[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?$/.test(h)) {
+          ctx.addIssue({ code: "custom", message: `DATASET_SOURCE_HOSTS: "${h}" is not a host name` });
+          return z.NEVER;
+        }
+      return hosts;
+    }),
+  ),
+  userStorageCaps: text(
+    "USER_STORAGE_CAPS",
+    "",
+    "Most documents one user may store per dataset, as store=count: annotations (v2, default " +
+      "100000), annotationsv1 (10000), atlas (10000), savedsearches (1000); 429 past it. " +
+      "docs/rate-limits.md.",
+    z.string().transform((s, ctx) => {
+      const out = { annotations: 100_000, annotationsv1: 10_000, atlas: 10_000, savedsearches: 1_000 };
+      for (const pair of s
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const m = /^(annotations|annotationsv1|atlas|savedsearches)=([1-9]\d{0,8})$/.exec(pair);
+        if (!m) {
+          ctx.addIssue({
+            code: "custom",
+            message: `USER_STORAGE_CAPS: "${pair}" is not store=count (count ≥ 1)`,
+          });
+          return z.NEVER;
+        }
+        out[m[1] as keyof typeof out] = Number(m[2]);
+      }
+      return out;
+    }),
+  ),
 };
 
 type Settings = typeof settings;

@@ -4,6 +4,7 @@
  * mount serves all of a group's routes.
  */
 import { z } from "zod";
+import { auditDigests } from "../http/guard.js";
 import { sendList } from "../http/paging.js";
 import { pageQueryShape } from "../schemas/common.js";
 import { defineGroup, route } from "../http/route.js";
@@ -106,7 +107,14 @@ export const atlasVerifyApi = defineGroup({
         "Records who toggled it and when in `verified_by`/`verified_at`; the point's `timestamp` is kept.",
       params: atlasIdParams,
       response: atlasPointSchema,
-      handler: (ctx) => toggleVerified(ctx.deps, ctx.user, (p, d) => ctx.can(p, d), ctx.params.id),
+      handler: (ctx) =>
+        toggleVerified(
+          ctx.deps,
+          ctx.user,
+          (p, d) => ctx.can(p, d),
+          ctx.params.id,
+          (before, after) => auditDigests(ctx.res, before, after),
+        ),
     }),
   ],
 });

@@ -187,6 +187,10 @@ function errorHandler(root: Root) {
           : err.type === "entity.parse.failed"
             ? badRequest("The request body is not valid JSON")
             : badRequest(`The request body could not be read (${err.type})`);
+    } else if (err instanceof URIError) {
+      // Express decodes path parameters while matching: `%E0%A4%A` is the client's mistake
+      // (security review L12), not an internal error.
+      error = badRequest("The path holds a malformed percent-escape (%XX)");
     } else {
       error = new ApiError("internal", `Internal error (request ${req.requestId ?? "?"})`, undefined, {
         cause: err,

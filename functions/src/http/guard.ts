@@ -117,7 +117,8 @@ export function createGuard(deps: Pick<Root, "db" | "config" | "now" | "log" | "
           datasets: [...new Set(policy.audit.datasets(p, body, result))].slice(0, 100),
           status: res.statusCode,
           before: note.before ?? null,
-          after: note.after !== undefined ? note.after : digest(body),
+          // A mutation without a body (a toggle, a rebuild) is described by what it answered.
+          after: note.after !== undefined ? note.after : digest(body !== undefined ? body : result),
           requestId: req.requestId ?? null,
         });
       } catch (err) {

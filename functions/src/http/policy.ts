@@ -20,7 +20,13 @@ const paramDataset = (p: Record<string, string>) => (p.dataset ? [p.dataset] : [
 /** `group METHOD path` → policy. */
 export const ROUTE_POLICY: Record<string, Policy> = {
   // Costly: one request triggers much upstream or billed work (security review M3).
-  "transfer POST /": { rateClass: "costly", audit: { action: "transfer.run" } },
+  "transfer POST /": {
+    rateClass: "costly",
+    audit: {
+      action: "transfer.run",
+      datasets: (_p, body) => list([(body as { dataset?: unknown } | undefined)?.dataset]),
+    },
+  },
   "signatures GET /likelocation/:dataset": { rateClass: "costly" },
   "files POST /:dataset/sign": { rateClass: "costly" },
   "catalog POST /download": { rateClass: "costly" },

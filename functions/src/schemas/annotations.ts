@@ -5,31 +5,10 @@
  */
 import { z } from "zod";
 import { datasetId, email, groupName, queryBool } from "./common.js";
-
-/** Firestore rejects nested arrays, empty field names and maps deeper than 20 levels. */
-function firestoreProblem(value: unknown, depth = 0, inArray = false): string | undefined {
-  if (depth > 20) return "is nested more than 20 levels deep";
-  if (Array.isArray(value)) {
-    if (inArray) return "contains an array inside an array, which Firestore cannot store";
-    for (const item of value) {
-      const problem = firestoreProblem(item, depth + 1, true);
-      if (problem) return problem;
-    }
-  } else if (value !== null && typeof value === "object") {
-    for (const [key, item] of Object.entries(value)) {
-      if (key === "") return "has an empty field name";
-      const problem = firestoreProblem(item, depth + 1, false);
-      if (problem) return problem;
-    }
-  }
-  return undefined;
-}
+import { isFirestoreId, storable } from "./storable.js";
 
 /** A JSON object that Firestore can store as a document or map. */
-export const storableObject = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
-  const problem = firestoreProblem(value);
-  if (problem) ctx.addIssue({ code: "custom", message: `the object ${problem}` });
-});
+export const storableObject = storable("the object");
 
 export const annotationKinds = ["point", "lineseg", "sphere"] as const;
 export type AnnotationKind = (typeof annotationKinds)[number];
@@ -84,13 +63,9 @@ export function annotationKey(a: Pick<Annotation, "kind" | "pos">): string {
 }
 
 /** Any Firestore document id (stored data may hold keys we would not generate). */
-export const documentKey = z
-  .string()
-  .min(1)
-  .max(1500)
-  .refine((k) => !k.includes("/") && k !== "." && k !== ".." && !/^__.*__$/.test(k), {
-    error: "not a valid annotation key",
-  });
+export const documentKey = z.string().min(1).max(1500).refine(isFirestoreId, {
+  error: "not a valid annotation key: no '/', not '.', '..' or '__…__', at most 1500 bytes",
+});
 
 /** Keys we generate, for `move_key`. */
 export const annotationKeyParam = z

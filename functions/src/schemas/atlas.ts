@@ -3,6 +3,7 @@ import { z } from "zod";
 import { pageQueryShape } from "./common.js";
 import { datasetId } from "./common.js";
 import { firestoreId } from "./kv.js";
+import { firestoreProblem } from "./storable.js";
 
 /** A voxel coordinate as clio's clients send it in `?x=&y=&z=` (integers). */
 const coordinate = z
@@ -21,11 +22,16 @@ export const listQuery = z.strictObject(pageQueryShape);
  * An atlas point as posted: free-form, but `title` and `user` are required (clio dropped the
  * `description` requirement in 2021). Neuroglancer also sends kind, pos, prop, tags, description.
  */
-export const atlasBodySchema = z.looseObject({
-  title: z.string({ error: "title is required (a string)" }).max(10_000),
-  user: z.string({ error: "user is required (the owner's email)" }).min(1).max(254),
-  verified: z.boolean({ error: "verified must be true or false" }).optional(),
-});
+export const atlasBodySchema = z
+  .looseObject({
+    title: z.string({ error: "title is required (a string)" }).max(10_000),
+    user: z.string({ error: "user is required (the owner's email)" }).min(1).max(254),
+    verified: z.boolean({ error: "verified must be true or false" }).optional(),
+  })
+  .superRefine((value, ctx) => {
+    const problem = firestoreProblem(value);
+    if (problem) ctx.addIssue({ code: "custom", message: `the atlas point ${problem}` });
+  });
 export type AtlasBody = z.output<typeof atlasBodySchema>;
 
 /** A stored atlas point as clients receive it. */

@@ -1,9 +1,8 @@
 /** `/v2/savedsearches`: one saved image search per user, dataset and location. */
 import { z } from "zod";
+import { storable } from "./storable.js";
 
-export const savedSearchBodySchema = z.record(z.string(), z.unknown(), {
-  error: "the saved search must be a JSON object",
-});
+export const savedSearchBodySchema = storable("the saved search");
 
 export const savedSearchSchema = z.looseObject({
   timestamp: z.number(),

@@ -1,11 +1,10 @@
 /** `/v2/site-reports`: what the website reports when pointed at a non-standard store. */
 import { z } from "zod";
 import { pageQueryShape } from "./common.js";
+import { storable } from "./storable.js";
 
 /** The website sends `{projectUrl, defaultProd, defaultTest, user}`; anything object-shaped is kept. */
-export const siteReportBodySchema = z.record(z.string(), z.unknown(), {
-  error: "the report must be a JSON object",
-});
+export const siteReportBodySchema = storable("the report");
 
 export const siteReportsQuery = z.strictObject(pageQueryShape);
 

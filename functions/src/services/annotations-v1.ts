@@ -14,9 +14,11 @@ import type { Root } from "./root.js";
 import { firestorePages, type PageReader } from "../store/pages.js";
 import type { Caller } from "../auth/caller.js";
 import { FIRESTORE_MAX_DOCUMENT_BYTES as MAX_DOCUMENT_BYTES } from "../store/document-size.js";
+import { assertRoom, overCap } from "../store/caps.js";
+import { capCounts } from "./annotations.js";
 
 /** What this service needs of the composition root. */
-type Needs = Pick<Root, "db" | "now">;
+type Needs = Pick<Root, "config" | "db" | "get" | "now">;
 
 export const ANNOTATIONS_V1 = "clio_annotations";
 /** Bounds the duplicates one request cleans up; legacy data rarely holds more than a few. */
@@ -80,6 +82,22 @@ export async function writeV1(
   await deps.db.runTransaction(async (tx) => {
     const snap = await tx.get(atLocation(deps.db, email, dataset, location));
     const [first, ...rest] = snap.docs;
+    if (!first) {
+      const cap = deps.config.userStorageCaps.annotationsv1;
+      const owned = v1Annotations(deps.db).where("email", "==", email).where("dataset", "==", dataset);
+      await assertRoom(
+        owned,
+        1,
+        {
+          max: cap,
+          key: `annotationsv1 ${dataset} ${email}`,
+          refuse: () => overCap("annotationsv1", cap, dataset, email),
+          counts: deps.get(capCounts),
+          nowMs: deps.now().getTime(),
+        },
+        tx,
+      );
+    }
     tx.set(first?.ref ?? v1Annotations(deps.db).doc(stableId), doc);
     for (const dup of rest) tx.delete(dup.ref);
   });

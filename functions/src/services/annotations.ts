@@ -12,20 +12,33 @@ import {
   type CollectionReference,
   type DocumentReference,
   type Firestore,
+  type QueryDocumentSnapshot,
 } from "firebase-admin/firestore";
 import { z } from "zod";
 import { isAdmin, ownerWritePermission, readableGroups } from "../auth/permissions.js";
 import { ApiError, badRequest, forbidden } from "../errors.js";
 import type { Root } from "./root.js";
-import { invalidCursor, type ListItem, type PageReader } from "../store/pages.js";
+import {
+  approxBytes,
+  DEFAULT_PAGE_MAX_BYTES,
+  invalidCursor,
+  markCut,
+  wasCut,
+  type ListItem,
+  type PageReader,
+} from "../store/pages.js";
 import type { Caller } from "../auth/caller.js";
 import { annotationKey, type Annotation } from "../schemas/annotations.js";
 import { FIRESTORE_MAX_DOCUMENT_BYTES as MAX_DOCUMENT_BYTES } from "../store/document-size.js";
+import { CapCounts, overCap } from "../store/caps.js";
+import { provide } from "./root.js";
 
 /** What this service needs of the composition root. */
-type Needs = Pick<Root, "db" | "log" | "users">;
+type Needs = Pick<Root, "config" | "db" | "get" | "log" | "now" | "users">;
 
 export const ANNOTATIONS_V2 = "clio_annotations_v2";
+/** This instance's recent per-user counts behind USER_STORAGE_CAPS (store/caps.ts). */
+export const capCounts = provide("cap-counts", () => new CapCounts());
 /** Firestore commits (batches and transactions) take at most 500 writes. */
 export const WRITES_PER_COMMIT = 500;
 
@@ -90,7 +103,9 @@ export function annotationPages(
   owners: string[],
   readAhead?: number,
 ): PageReader {
-  const fetchPage: PageReader = async (after, limit) => {
+  // Streamed and bounded in bytes like store/pages.ts (security review M1): a batch of read-ahead
+  // documents stops at the budget, so 5,000 documents of ~1 MiB never sit in memory together.
+  const fetchPage: PageReader = async (after, limit, maxBytes = DEFAULT_PAGE_MAX_BYTES) => {
     let index = 0;
     let startKey: string | undefined;
     if (after !== undefined) {
@@ -100,19 +115,23 @@ export function annotationPages(
       if (owners[index] === owner) startKey = key;
     }
     const items: ListItem[] = [];
+    let bytes = 0;
     for (; index < owners.length && items.length < limit; index++, startKey = undefined) {
       const owner = owners[index]!;
       let query = userAnnotations(db, dataset, owner)
         .orderBy(FieldPath.documentId())
         .limit(limit - items.length);
       if (startKey !== undefined) query = query.startAfter(startKey);
-      const snap = await query.get();
-      for (const doc of snap.docs) {
+      // Leaving the loop early destroys the stream, which cancels the rest of the query.
+      for await (const doc of query.stream() as AsyncIterable<QueryDocumentSnapshot>) {
+        if (bytes >= maxBytes) return markCut(items);
+        const data = doc.data();
         items.push({
           key: doc.id,
-          value: { ...doc.data(), user: owner, key: doc.id },
+          value: { ...data, user: owner, key: doc.id },
           position: JSON.stringify([owner, doc.id]),
         });
+        bytes += approxBytes(data) + doc.id.length;
       }
     }
     return items;
@@ -124,7 +143,7 @@ export function annotationPages(
   let head: string | undefined | null = null;
   let tail: string | undefined;
   let exhausted = false;
-  return async (after, limit) => {
+  return async (after, limit, maxBytes = DEFAULT_PAGE_MAX_BYTES) => {
     if (after !== head) {
       buffer = [];
       tail = after;
@@ -132,14 +151,16 @@ export function annotationPages(
     }
     while (buffer.length < limit && !exhausted) {
       const want = Math.max(readAhead, limit);
-      const more = await fetchPage(tail, want);
+      const more = await fetchPage(tail, want, maxBytes);
       buffer.push(...more);
-      exhausted = more.length < want;
       tail = more.at(-1)?.position ?? tail;
+      if (wasCut(more)) break;
+      exhausted = more.length < want;
     }
     const page = buffer.splice(0, limit);
     head = page.at(-1)?.position ?? after;
-    return page;
+    // Fewer than asked while more may follow: say so, so the caller pages on.
+    return page.length < limit && (buffer.length > 0 || !exhausted) ? markCut(page) : page;
   };
 }
 
@@ -164,12 +185,17 @@ function isPlainObject(value: unknown): value is Doc {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-/** Firestore's `set(..., {merge: true})`: maps merge field by field, anything else is replaced. */
+/**
+ * Firestore's `set(..., {merge: true})`: maps merge field by field, anything else is replaced.
+ * Fields are defined, never assigned, so a field named `__proto__` (refused by the schema anyway,
+ * security review L12) would stay data and could not swap an object's prototype.
+ */
 function deepMerge(base: Doc, update: Doc): Doc {
   const out: Doc = { ...base };
   for (const [key, value] of Object.entries(update)) {
-    const current = out[key];
-    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+    const current = Object.hasOwn(out, key) ? out[key] : undefined;
+    const merged = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+    Object.defineProperty(out, key, { value: merged, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }
@@ -177,7 +203,9 @@ function deepMerge(base: Doc, update: Doc): Doc {
 function mergeInto(existing: Doc | undefined, update: Doc, conditional: string[]): Doc {
   const base = existing ?? {};
   const fields = { ...update };
-  for (const field of conditional) if (field in fields && !isFalsy(base[field])) delete fields[field];
+  for (const field of conditional)
+    if (Object.hasOwn(fields, field) && !isFalsy(Object.hasOwn(base, field) ? base[field] : undefined))
+      delete fields[field];
   return deepMerge(base, fields);
 }
 
@@ -256,6 +284,7 @@ export async function writeAnnotations(
   }
 
   const all = [...targets.values()];
+  await assertCaps(deps, dataset, collections, all);
   const moveFrom =
     options.moveKey !== undefined && options.moveKey !== keys[0]
       ? userAnnotations(deps.db, dataset, annotations[0]!.user ?? user.email).doc(options.moveKey)
@@ -295,6 +324,45 @@ export async function writeAnnotations(
     throw err;
   }
   return keys;
+}
+
+/**
+ * Refuses a write that would leave an owner with more annotations in the dataset than the cap
+ * (USER_STORAGE_CAPS annotations). Counting first is enough while the list fits even if every
+ * key is new; only a write near the cap reads which keys already exist. Checked before the
+ * commit, so concurrent lists of one owner can overshoot by what is in flight (the write rate
+ * limit bounds that); sequential writes never pass the cap.
+ */
+async function assertCaps(
+  deps: Needs,
+  dataset: string,
+  collections: Map<string, CollectionReference>,
+  targets: Target[],
+): Promise<void> {
+  const cap = deps.config.userStorageCaps.annotations;
+  const counts = deps.get(capCounts);
+  const now = deps.now().getTime();
+  for (const [owner, collection] of collections) {
+    const mine = targets.filter((t) => t.ref.parent.path === collection.path);
+    const key = `annotations ${dataset} ${owner}`;
+    const known = counts.recent(key, now);
+    if (known !== undefined && known + mine.length <= cap / 2) {
+      counts.added(key, mine.length);
+      continue;
+    }
+    const count = (await collection.count().get()).data().count;
+    counts.counted(key, count, now);
+    let adding = mine.length;
+    if (count + adding > cap) {
+      adding = 0;
+      for (let i = 0; i < mine.length; i += WRITES_PER_COMMIT) {
+        const snaps = await deps.db.getAll(...mine.slice(i, i + WRITES_PER_COMMIT).map((t) => t.ref));
+        adding += snaps.filter((snap) => !snap.exists).length;
+      }
+      if (count + adding > cap) throw overCap("annotations", cap, dataset, owner);
+    }
+    counts.added(key, adding);
+  }
 }
 
 /** Puts documents back as they were before a list that failed partway. */

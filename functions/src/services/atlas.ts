@@ -16,11 +16,21 @@ import {
   type DocumentData,
   type DocumentReference,
   type Query,
+  type QueryDocumentSnapshot,
 } from "firebase-admin/firestore";
 import { allows, ATLAS_VERIFY } from "../auth/permissions.js";
 import { badRequest, forbidden, notFound } from "../errors.js";
+import { assertRoom, overCap, type CapCheck } from "../store/caps.js";
+import { capCounts } from "./annotations.js";
 import type { Root } from "./root.js";
-import { firestorePages, type ListItem, type PageReader } from "../store/pages.js";
+import {
+  approxBytes,
+  DEFAULT_PAGE_MAX_BYTES,
+  firestorePages,
+  markCut,
+  type ListItem,
+  type PageReader,
+} from "../store/pages.js";
 import type { Caller } from "../auth/caller.js";
 import { atlasPointSchema, type AtlasBody, type AtlasPoint, type Location } from "../schemas/atlas.js";
 import type { User } from "../schemas/users.js";
@@ -28,7 +38,7 @@ import { assertFitsDocument } from "../store/document-size.js";
 import { nowSeconds } from "./kv.js";
 
 /** What this service needs of the composition root. */
-type Needs = Pick<Root, "datasets" | "db" | "now">;
+type Needs = Pick<Root, "config" | "datasets" | "db" | "get" | "now">;
 
 export const ATLAS_PATH = "clio_annotations/ATLAS/annotations";
 /** Bounds the legacy duplicates one upsert or delete looks at. */
@@ -65,6 +75,8 @@ export interface LocatedUpsert {
   owner: string;
   dataset: string;
   locationkey: string;
+  /** Caps the owner's records in the dataset (a new record is refused past it). */
+  cap?: CapCheck;
   /** The record to store, given the current one (throw to refuse). */
   build(existing: DocumentData | undefined, id: string): Promise<DocumentData> | DocumentData;
 }
@@ -115,6 +127,10 @@ async function upsertInTransaction(
       const found = await tx.get(matches);
       const keep = fixed.exists ? fixed : found.docs[0];
       const target = keep?.ref ?? fixedRef;
+      if (!keep && u.cap) {
+        const owned = u.collection.where(u.ownerField, "==", u.owner).where("dataset", "==", u.dataset);
+        await assertRoom(owned, 1, u.cap, tx);
+      }
       const data = await u.build(keep?.data(), target.id);
       assertFitsDocument(target, data, "The record");
       tx.set(target, data);
@@ -199,6 +215,13 @@ export async function upsertPoint(
     owner,
     dataset,
     locationkey,
+    cap: {
+      max: deps.config.userStorageCaps.atlas,
+      key: `atlas ${dataset} ${owner}`,
+      counts: deps.get(capCounts),
+      nowMs: deps.now().getTime(),
+      refuse: () => overCap("atlas", deps.config.userStorageCaps.atlas, dataset, owner),
+    },
     build(existing, id) {
       if (existing?.verified === true && !mayVerify)
         throw forbidden("Only clio_write users can edit verified atlas points");
@@ -243,25 +266,39 @@ export async function deletePoint(deps: Needs, user: User, dataset: string, loc:
   await deleteLocated(deps, atlas(deps), "user", user.email, dataset, locationKey(loc));
 }
 
-/** Toggles a point's verification, recording who did it and when; its `timestamp` stays. */
-export async function toggleVerified(deps: Needs, user: User, can: Can, id: string): Promise<AtlasPoint> {
+/**
+ * Toggles a point's verification, recording who did it and when; its `timestamp` stays.
+ * `changed` receives the point before and after (for the audit entry's digests).
+ */
+export async function toggleVerified(
+  deps: Needs,
+  user: User,
+  can: Can,
+  id: string,
+  changed?: (before: AtlasPoint, after: AtlasPoint) => void,
+): Promise<AtlasPoint> {
   const ref = atlas(deps).doc(id);
   const current = (await ref.get()).data();
   if (!current) throw notFound(`Atlas point ${id} does not exist`);
   const dataset = String(current.dataset);
   if (!(await can(ATLAS_VERIFY, dataset)))
     throw forbidden(`Only clio_write users can verify atlas points in ${dataset}`);
-  return deps.db.runTransaction(async (tx) => {
-    const data = (await tx.get(ref)).data();
-    if (!data) throw notFound(`Atlas point ${id} does not exist`);
-    const update = {
-      verified: data.verified !== true,
-      verified_by: user.email,
-      verified_at: nowSeconds(deps),
-    };
-    tx.update(ref, update);
-    return presentPoint(id, { ...data, ...update });
-  });
+  return deps.db
+    .runTransaction(async (tx) => {
+      const data = (await tx.get(ref)).data();
+      if (!data) throw notFound(`Atlas point ${id} does not exist`);
+      const update = {
+        verified: data.verified !== true,
+        verified_by: user.email,
+        verified_at: nowSeconds(deps),
+      };
+      tx.update(ref, update);
+      return [presentPoint(id, data), presentPoint(id, { ...data, ...update })] as const;
+    })
+    .then(([before, after]) => {
+      changed?.(before, after);
+      return after;
+    });
 }
 
 interface Source {
@@ -308,7 +345,7 @@ export async function visiblePointPages(deps: Needs, user: User): Promise<PageRe
 }
 
 function chainedPages(sources: Source[]): PageReader {
-  return async (after, limit) => {
+  return async (after, limit, maxBytes = DEFAULT_PAGE_MAX_BYTES) => {
     let index = 0;
     let docAfter: string | undefined;
     if (after !== undefined) {
@@ -320,19 +357,26 @@ function chainedPages(sources: Source[]): PageReader {
         throw badRequest("Invalid cursor");
     }
     const out: ListItem[] = [];
+    let bytes = 0;
     while (index < sources.length) {
       const source = sources[index]!;
       let q = source.query.orderBy(FieldPath.documentId()).limit(limit);
       if (docAfter !== undefined) q = q.startAfter(docAfter);
-      const snap = await q.get();
-      for (const doc of snap.docs) {
-        docAfter = doc.id;
+      // Streamed and bounded in bytes (security review M1): a curator's `all` over a dataset full
+      // of ~1 MiB points holds one budget of them, and skipped points are never held at all.
+      let read = 0;
+      for await (const doc of q.stream() as AsyncIterable<QueryDocumentSnapshot>) {
+        read += 1;
         const data = doc.data();
-        if (!source.keep(data)) continue;
-        out.push({ key: doc.id, value: presentPoint(doc.id, data), position: `${index}:${doc.id}` });
-        if (out.length === limit) return out;
+        if (source.keep(data)) {
+          if (bytes >= maxBytes) return markCut(out);
+          out.push({ key: doc.id, value: presentPoint(doc.id, data), position: `${index}:${doc.id}` });
+          bytes += approxBytes(data) + doc.id.length;
+          if (out.length === limit) return out;
+        }
+        docAfter = doc.id;
       }
-      if (snap.size < limit) {
+      if (read < limit) {
         index += 1;
         docAfter = undefined;
       }

@@ -10,9 +10,11 @@ import { storedDatasetSchema, type Dataset, type StoredDataset } from "../schema
 import type { User } from "../schemas/users.js";
 import { DATASETS, readStoredDataset } from "../store/datasets.js";
 import { recordTagMove } from "./json-annotations/versions.js";
+import { dvidHost, hostAllowed, urlHosts } from "./dataset-hosts.js";
 
 /** What this service needs of the composition root. */
 type Needs = Pick<Root, "datasets" | "db">;
+type WriteNeeds = Needs & Pick<Root, "config">;
 
 function sameValue(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
@@ -90,6 +92,19 @@ function changedAdminFields(stored: StoredDataset | undefined, posted: Dataset):
   );
 }
 
+/** Hosts the posted dataset names (as stored and as clients see it) that the stored one does not. */
+function addedHosts(stored: StoredDataset | undefined, posted: Dataset): string[] {
+  const hosts = (d: StoredDataset | Dataset | undefined) => {
+    const out = urlHosts(d);
+    urlHosts(applyTemplates(d, d?.tag, d?.uuid), out);
+    const bare = dvidHost(d?.dvid);
+    if (bare !== undefined) out.add(bare);
+    return out;
+  };
+  const before = hosts(stored);
+  return [...hosts(posted)].filter((h) => !before.has(h)).sort();
+}
+
 function checkTemplateValues(id: string, stored: StoredDataset | undefined, posted: Dataset): void {
   for (const field of ["tag", "uuid"] as const) {
     const value = posted[field];
@@ -105,7 +120,7 @@ function checkTemplateValues(id: string, stored: StoredDataset | undefined, post
  * document is written in one transaction, so a refused item leaves all of them unchanged.
  */
 export async function writeDatasets(
-  deps: Needs,
+  deps: WriteNeeds,
   user: User,
   datasets: Record<string, Dataset>,
 ): Promise<void> {
@@ -125,6 +140,14 @@ export async function writeDatasets(
         const changed = changedAdminFields(stored, datasets[id]!);
         if (changed.length > 0)
           throw forbidden(`Only admins can change ${changed.join(", ")} of dataset ${id}`);
+        const added = addedHosts(stored, datasets[id]!).filter(
+          (h) => !hostAllowed(h, deps.config.datasetSourceHosts),
+        );
+        if (added.length > 0)
+          throw forbidden(
+            `Only admins can point dataset ${id} at ${added.join(", ")}: dataset admins may add only ` +
+              `hosts listed in DATASET_SOURCE_HOSTS (${deps.config.datasetSourceHosts.join(", ") || "none"})`,
+          );
       }
       checkTemplateValues(id, stored, datasets[id]!);
       const postedTag = datasets[id]!.tag;

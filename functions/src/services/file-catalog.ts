@@ -19,10 +19,17 @@ import {
   type DocumentData,
   type Firestore,
   type Query,
+  type QueryDocumentSnapshot,
 } from "firebase-admin/firestore";
 import type { Storage } from "@google-cloud/storage";
 import type { Root } from "./root.js";
-import type { PageReader } from "../store/pages.js";
+import {
+  approxBytes,
+  DEFAULT_PAGE_MAX_BYTES,
+  markCut,
+  type ListItem,
+  type PageReader,
+} from "../store/pages.js";
 import type { Logger } from "../log.js";
 import type { CatalogEntry } from "../schemas/files.js";
 import { simpleWords } from "../search/tokenize.js";
@@ -365,24 +372,32 @@ export function catalogPages(db: Firestore, dataset: string, query: CatalogQuery
   const terms = [...new Set(tokenize(query.q ?? ""))].sort((a, b) => b.length - a.length);
   if (terms.length > 0) base = base.where("terms", "array-contains", terms[0]);
   const rest = terms.slice(1);
-  return async (after, limit) => {
-    const items: { key: string; value: unknown; position: string }[] = [];
+  return async (after, limit, maxBytes = DEFAULT_PAGE_MAX_BYTES) => {
+    const items: ListItem[] = [];
     let cursor = after;
     let scanned = 0;
+    let bytes = 0;
     while (items.length < limit && scanned < MAX_SCAN) {
-      let q = base.orderBy(FieldPath.documentId()).limit(Math.max(limit, 100));
+      const batch = Math.max(limit, 100);
+      let q = base.orderBy(FieldPath.documentId()).limit(batch);
       if (cursor !== undefined) q = q.startAfter(cursor);
-      const snap = await q.get();
-      for (const doc of snap.docs) {
-        cursor = doc.id;
-        scanned += 1;
+      // Streamed and bounded in bytes (security review M1): entries carry metadata read from
+      // writer-uploaded files, so a page holds one budget of them, not a batch.
+      let read = 0;
+      for await (const doc of q.stream() as AsyncIterable<QueryDocumentSnapshot>) {
+        read += 1;
         const docTerms = (doc.get("terms") as string[] | undefined) ?? [];
         if (rest.every((t) => docTerms.includes(t))) {
-          items.push({ key: doc.id, value: presentEntry(doc.data()), position: doc.id });
-          if (items.length >= limit) break;
+          if (bytes >= maxBytes) return markCut(items);
+          const data = doc.data();
+          items.push({ key: doc.id, value: presentEntry(data), position: doc.id });
+          bytes += approxBytes(data) + doc.id.length;
+          if (items.length >= limit) return items;
         }
+        cursor = doc.id;
+        scanned += 1;
       }
-      if (snap.size < Math.max(limit, 100)) break;
+      if (read < batch) break;
     }
     return items;
   };

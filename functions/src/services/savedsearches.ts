@@ -11,9 +11,11 @@ import type { Location } from "../schemas/atlas.js";
 import type { User } from "../schemas/users.js";
 import { deleteLocated, locationKey, upsertLocated } from "./atlas.js";
 import { nowSeconds } from "./kv.js";
+import { overCap } from "../store/caps.js";
+import { capCounts } from "./annotations.js";
 
 /** What this service needs of the composition root. */
-type Needs = Pick<Root, "datasets" | "db" | "now">;
+type Needs = Pick<Root, "config" | "datasets" | "db" | "get" | "now">;
 
 export const SAVEDSEARCHES_PATH = "clio_savedsearches/USER/searches";
 
@@ -39,6 +41,13 @@ export async function saveSearch(
     owner: user.email,
     dataset,
     locationkey,
+    cap: {
+      max: deps.config.userStorageCaps.savedsearches,
+      key: `savedsearches ${dataset} ${user.email}`,
+      counts: deps.get(capCounts),
+      nowMs: deps.now().getTime(),
+      refuse: () => overCap("savedsearches", deps.config.userStorageCaps.savedsearches, dataset, user.email),
+    },
     build: () => ({
       ...body,
       timestamp,
