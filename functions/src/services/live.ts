@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import type { Principal } from "../auth/tokens.js";
 import { ApiError, unauthenticated } from "../errors.js";
 import type { User } from "../schemas/users.js";
-import { firebaseAuth } from "../store/firebase.js";
+import { tokenSigningAuth } from "../store/firebase.js";
 import { provide, type Root } from "./root.js";
 
 /** The longest a listener session lasts before the page must ask for a new token. */
@@ -51,7 +51,9 @@ export interface CustomTokenSigner {
   createCustomToken(uid: string, claims: object): Promise<string>;
 }
 
-export const customTokenSigner = provide<CustomTokenSigner>("customTokenSigner", () => firebaseAuth());
+export const customTokenSigner = provide<CustomTokenSigner>("customTokenSigner", () => ({
+  createCustomToken: (uid, claims) => tokenSigningAuth().createCustomToken(uid, claims),
+}));
 
 /** A stable Firebase uid per email, so one person is one Auth user however they signed in. */
 export function liveUid(email: string): string {

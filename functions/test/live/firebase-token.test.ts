@@ -35,11 +35,11 @@ interface Answer {
 }
 
 describe("POST /v2/server/firebase-token", () => {
+  useEmulatorSigner();
   let api: TestServer;
   let google: GoogleCertsServer;
 
   before(async () => {
-    useEmulatorSigner();
     google = await startGoogleCertsServer();
     api = await serve(apiGroups, { googleCertsUrl: google.certsUrl });
   });

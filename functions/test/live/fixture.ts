@@ -6,22 +6,23 @@ import { decodeJwt } from "jose";
 import { deleteApp, initializeApp, type FirebaseApp } from "firebase/app";
 import { connectFirestoreEmulator, getFirestore, type Firestore } from "firebase/firestore";
 import type { LiveClaims } from "../../src/services/live.js";
-import { firebaseAuth } from "../../src/store/firebase.js";
 import { TEST_PROJECT_ID } from "../setup/hooks.js";
 
 /**
- * firebase-admin picks its custom-token signer when its Auth is built: under the Auth emulator,
- * unsigned tokens, as `npm start` and e2e mint them (deployed, IAM signBlob signs them). Building
- * it here, before any request, makes the test servers mint the emulator's tokens.
+ * Custom tokens as under the Auth emulator (unsigned), as `npm start` and e2e mint them (deployed,
+ * IAM signBlob signs them): registers mocha hooks that set FIREBASE_AUTH_EMULATOR_HOST for the
+ * suite. No Auth emulator is needed: signing one is local, and sessions reach the Firestore
+ * emulator as `mockUserToken` claims.
  */
 export function useEmulatorSigner(): void {
-  const saved = process.env.FIREBASE_AUTH_EMULATOR_HOST;
-  process.env.FIREBASE_AUTH_EMULATOR_HOST = saved ?? "127.0.0.1:9099";
-  try {
-    firebaseAuth();
-  } finally {
+  let saved: string | undefined;
+  before(() => {
+    saved = process.env.FIREBASE_AUTH_EMULATOR_HOST;
+    process.env.FIREBASE_AUTH_EMULATOR_HOST = saved ?? "127.0.0.1:9099";
+  });
+  after(() => {
     if (saved === undefined) delete process.env.FIREBASE_AUTH_EMULATOR_HOST;
-  }
+  });
 }
 
 export interface Minted {

@@ -22,9 +22,9 @@ import { clientSession, decodeCustomToken, useEmulatorSigner } from "./fixture.j
 const RECORDS = `clio_annotations_global/neurons/${PRIVATE_DS}`;
 
 describe("revocation reaches an attached listener", () => {
+  useEmulatorSigner();
   let api: TestServer;
   before(async () => {
-    useEmulatorSigner();
     api = await serve(apiGroups);
   });
   after(() => api.close());

@@ -95,13 +95,13 @@ async function seedDocuments(): Promise<void> {
 }
 
 describe("firestore.rules decide as auth/permissions.ts", () => {
+  useEmulatorSigner();
   let api: TestServer;
   let judge: TestServer;
   const principals: Principal[] = [];
 
   before(async function () {
     this.timeout(60_000);
-    useEmulatorSigner();
     api = await serve(apiGroups);
     await resetToSeed(api);
     await seedDocuments();
