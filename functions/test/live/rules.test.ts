@@ -242,6 +242,17 @@ describe("firestore.rules decide as auth/permissions.ts", () => {
             getDocs(collection(db, `neurofire_audit_feeds/${ds}/changes`)),
           );
         }
+        const atlas = collection(db, "clio_annotations/ATLAS/annotations");
+        for (const ds of DATASETS) {
+          await cell(`listen to verified atlas points of ${ds}`, can("can_read", ds), () =>
+            getDocs(query(atlas, where("dataset", "==", ds), where("verified", "==", true))),
+          );
+          if (email) {
+            await cell(`listen to own atlas points of ${ds}`, active && can("can_read", ds), () =>
+              getDocs(query(atlas, where("dataset", "==", ds), where("user", "==", email))),
+            );
+          }
+        }
         for (const point of POINTS) {
           await cell(`get atlas point ${point.id}`, visible.has(point.id), () =>
             getDoc(doc(db, `clio_annotations/ATLAS/annotations/${point.id}`)),
