@@ -11,6 +11,8 @@ import os from "node:os";
 import path from "node:path";
 import { build } from "esbuild";
 import { chromium as playwright, type BrowserContext, type Page } from "playwright-core";
+import { getAuth } from "firebase-admin/auth";
+import { adminApp, firestore } from "../../src/store/firebase.js";
 import { bundledChromium } from "../browser/chromium.js";
 import { apiToken, call, PERSONAS, PRIVATE_DS, seedPersonas } from "../helpers/server.js";
 import { clearFirestore } from "../setup/hooks.js";
@@ -165,6 +167,30 @@ describe("live updates in a real browser", function () {
         `(first, cold function: ${latencies[0]} ms)\n`,
     );
     assert.equal((await state(tab)).error, null);
+    await tab.close();
+  });
+
+  it("a Firebase ID token signs a page in too", async () => {
+    const email = "live-viewer@example.org";
+    await firestore()
+      .doc(`clio_users/${email}`)
+      .set({ datasets: { [PRIVATE_DS]: ["clio_read"] } });
+    await getAuth(adminApp()).createUser({ email, password: "live listener pass", emailVerified: true });
+    const signIn = await fetch(
+      `http://${process.env.FIREBASE_AUTH_EMULATOR_HOST}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=local`,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email, password: "live listener pass", returnSecureToken: true }),
+      },
+    );
+    const { idToken } = (await signIn.json()) as { idToken: string };
+    const tab = await livePage(idToken);
+    await tab.waitForFunction(() => (globalThis as unknown as { live: LiveState }).live.events.length > 0);
+    const got = await state(tab);
+    assert.equal(got.error, null);
+    // The records the writer posted above are there.
+    assert.ok(got.events[0]!.ids.includes("id77:live"), JSON.stringify(got.events));
     await tab.close();
   });
 
