@@ -20,6 +20,7 @@ const DEFAULT = [
   "security",
   "json-annotations",
   "zarr",
+  "live",
 ];
 // `harvest` alone: the harvest write rate vs raw BulkWriter (catalog reports it too).
 // `storage-caps` alone: the count behind USER_STORAGE_CAPS vs a raw document write.

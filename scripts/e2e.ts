@@ -4,12 +4,16 @@
  * end-to-end mocha suite against them over HTTP.
  */
 import { spawnSync } from "node:child_process";
+import path from "node:path";
 import { startFirestoreEmulator } from "./lib/firestore-emulator.js";
 import { EMULATORS, FIREBASE_BIN, firebaseEnv } from "./lib/firebase-emulators.js";
 import { ensureLocalSecret, PROJECT_ID, ROOT } from "./lib/local-env.js";
 
 ensureLocalSecret();
-const firestore = await startFirestoreEmulator({ projectId: PROJECT_ID });
+const firestore = await startFirestoreEmulator({
+  projectId: PROJECT_ID,
+  rules: path.join(ROOT, "firestore.rules"),
+});
 let status = 1;
 try {
   const run = spawnSync(

@@ -31,7 +31,11 @@ const firebaseRunsFirestore = (javaMajorVersion() ?? 0) >= 21 && process.env.NEU
 let sdkFirestore: FirestoreEmulator | undefined;
 if (!firebaseRunsFirestore) {
   try {
-    sdkFirestore = await startFirestoreEmulator({ projectId: PROJECT_ID, port: PORTS.firestore });
+    sdkFirestore = await startFirestoreEmulator({
+      projectId: PROJECT_ID,
+      port: PORTS.firestore,
+      rules: `${ROOT}/firestore.rules`,
+    });
   } catch (err) {
     console.error(`\nCannot start a Firestore emulator: ${(err as Error).message}`);
     console.error("With Java 21 or newer installed, firebase-tools' own Firestore emulator is used instead.");

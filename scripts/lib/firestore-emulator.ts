@@ -97,6 +97,8 @@ export interface StartOptions {
   seedFromExport?: string;
   /** Where the emulator's own output goes (default: ignored). */
   stdio?: "inherit" | "ignore";
+  /** A security rules file (passed as --rules): client SDKs are then checked against it. */
+  rules?: string;
 }
 
 /** Starts the SDK emulator JAR on 127.0.0.1 and resolves once it answers. */
@@ -105,6 +107,7 @@ export async function startFirestoreEmulator(options: StartOptions): Promise<Fir
   const port = options.port ?? (await freePort());
   const args = ["-Duser.language=en", "-cp", jar, MAIN_CLASS, "start", "--host=127.0.0.1", `--port=${port}`];
   if (options.seedFromExport) args.push(`--seed_from_export=${options.seedFromExport}`);
+  if (options.rules) args.push(`--rules=${options.rules}`);
   const child = spawn("java", args, { stdio: options.stdio ?? "ignore" });
   const host = `127.0.0.1:${port}`;
   try {

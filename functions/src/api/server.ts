@@ -3,6 +3,7 @@ import { z } from "zod";
 import { forbidden } from "../errors.js";
 import { defineGroup, route } from "../http/route.js";
 import { email } from "../schemas/common.js";
+import { LIVE_SESSION_SECONDS, mintLiveToken } from "../services/live.js";
 
 export const serverApi = defineGroup({
   name: "server",
@@ -34,6 +35,28 @@ export const serverApi = defineGroup({
         deps.log.info("tokens revoked", { email: target, by: user.email });
         return { email: target, generation };
       },
+    }),
+    route({
+      method: "post",
+      path: "/firebase-token",
+      allow: "signedIn",
+      // Reading only: a read-only key may sign in a listener (the rules keep it read-only anyway).
+      rateClass: "read",
+      summary: "Exchange any accepted credential for a Firebase custom token, to listen to Firestore",
+      description:
+        "For browsers that listen to Firestore directly (docs/live-updates.md): sign in with " +
+        "`signInWithCustomToken`; firestore.rules then let the session read, and only read, what the " +
+        "caller may read here. The session ends at `expiresAt` (at most " +
+        `${LIVE_SESSION_SECONDS / 60} minutes, never past the credential's own expiry), when its API key ` +
+        "is revoked, or at `POST /v2/server/revoke`; ask again for a new one.",
+      body: z.strictObject({}).optional(),
+      response: z.object({
+        token: z.string(),
+        uid: z.string(),
+        email: z.string(),
+        expiresAt: z.number().int(),
+      }),
+      handler: ({ deps, principal, user }) => mintLiveToken(deps, principal!, user),
     }),
     route({
       method: "post",

@@ -20,3 +20,19 @@ export function firestore(): Firestore {
 export function firebaseAuth(): Auth {
   return getAuth(adminApp());
 }
+
+const AUTH_EMULATOR_APP = "neurofire-auth-emulator";
+
+/**
+ * The Auth that signs custom tokens. firebase-admin picks an Auth's signer once, when it is built:
+ * IAM signBlob, or unsigned tokens when FIREBASE_AUTH_EMULATOR_HOST is set. So that the choice
+ * follows the environment of the call (as every other emulator switch does), the emulator's Auth
+ * lives in an app of its own.
+ */
+export function tokenSigningAuth(): Auth {
+  if (!process.env.FIREBASE_AUTH_EMULATOR_HOST) return firebaseAuth();
+  const app =
+    getApps().find((a) => a.name === AUTH_EMULATOR_APP) ??
+    initializeApp(adminApp().options, AUTH_EMULATOR_APP);
+  return getAuth(app);
+}

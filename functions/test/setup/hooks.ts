@@ -4,12 +4,16 @@
  * Under `npm run test:e2e` the runner has already started one and says so with
  * NEUROFIRE_E2E_FIRESTORE, because the Functions emulator must share it.
  */
+import { fileURLToPath } from "node:url";
 import { startFirestoreEmulator, type FirestoreEmulator } from "../../../scripts/lib/firestore-emulator.js";
 import { TEST_PROJECT_ID } from "./project.js";
 
 export { TEST_PROJECT_ID };
 
 let emulator: FirestoreEmulator | undefined;
+
+/** The repo's security rules: client-SDK tests (functions/test/live) are checked against them. */
+export const RULES_FILE = fileURLToPath(new URL("../../../firestore.rules", import.meta.url));
 
 // Google libraries probe the metadata server when offline; nothing here runs on GCP.
 process.env.METADATA_SERVER_DETECTION = "none";
@@ -23,7 +27,7 @@ export const mochaHooks = {
       process.env.FIRESTORE_EMULATOR_HOST = external;
       return;
     }
-    emulator = await startFirestoreEmulator({ projectId: TEST_PROJECT_ID });
+    emulator = await startFirestoreEmulator({ projectId: TEST_PROJECT_ID, rules: RULES_FILE });
     process.env.FIRESTORE_EMULATOR_HOST = emulator.host;
   },
   async afterAll() {
