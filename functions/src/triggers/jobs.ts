@@ -8,7 +8,6 @@
 import { onDocumentCreated } from "firebase-functions/firestore";
 import { loadConfig } from "../config.js";
 import { JOBS_COLLECTION } from "../schemas/jobs.js";
-import { jobKinds } from "../services/jobs/kinds.js";
 import { runJob } from "../services/jobs/runner.js";
 import { instance } from "../services/root.js";
 
@@ -17,6 +16,7 @@ export const jobsRun = onDocumentCreated(
   { document: `${JOBS_COLLECTION}/{jobId}`, memory: "2GiB", timeoutSeconds: 540, retry: false },
   async (event) => {
     const root = instance(loadConfig);
+    const { jobKinds } = await import("../services/jobs/kinds.js");
     const outcome = await runJob(root, jobKinds(root), event.params.jobId);
     root.log.info("job invocation done", { id: event.params.jobId, ...outcome });
   },
