@@ -82,6 +82,7 @@ export async function startJobsWorld(overrides: Partial<ConfigInput> = {}): Prom
     async reset() {
       await resetToSeed(api);
       await seedServiceFields();
+      api.deps.datasets.invalidate();
       await writeRecords(corpus(files.url));
       await publishCatalogIndex({ ...api.deps }, "test");
       transfer.requests.length = 0;
