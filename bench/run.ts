@@ -19,6 +19,7 @@ const DEFAULT = [
   "connectome",
   "security",
   "json-annotations",
+  "jobs",
 ];
 // `harvest` alone: the harvest write rate vs raw BulkWriter (catalog reports it too).
 const BENCHES = [...DEFAULT, "search", "harvest"];

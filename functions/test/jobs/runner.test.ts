@@ -136,9 +136,9 @@ describe("job runner", () => {
     const outcome = await runJob(
       { db, now: clock.now, log: quiet },
       {
-        transfer: async () => {
+        transfer: () => {
           ran = true;
-          return {};
+          return Promise.resolve({});
         },
       },
       id,
