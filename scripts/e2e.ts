@@ -5,11 +5,16 @@
  */
 import { spawnSync } from "node:child_process";
 import { startFirestoreEmulator } from "./lib/firestore-emulator.js";
+import { registerFirestoreTriggers } from "./lib/firestore-triggers.js";
 import { EMULATORS, FIREBASE_BIN, firebaseEnv } from "./lib/firebase-emulators.js";
-import { ensureLocalSecret, PROJECT_ID, ROOT } from "./lib/local-env.js";
+import { ensureLocalSecret, PORTS, PROJECT_ID, ROOT } from "./lib/local-env.js";
 
 ensureLocalSecret();
-const firestore = await startFirestoreEmulator({ projectId: PROJECT_ID });
+const firestore = await startFirestoreEmulator({
+  projectId: PROJECT_ID,
+  functionsEmulator: `127.0.0.1:${PORTS.functions}`,
+});
+await registerFirestoreTriggers(firestore);
 let status = 1;
 try {
   const run = spawnSync(
