@@ -86,6 +86,7 @@ export async function startJobsWorld(overrides: Partial<ConfigInput> = {}): Prom
       await writeRecords(corpus(files.url));
       await publishCatalogIndex({ ...api.deps }, "test");
       transfer.requests.length = 0;
+      files.requests.length = 0;
       transfer.failNext(0);
     },
     async close() {

@@ -4,7 +4,9 @@ import type { Job, JobAccepted } from "../../src/schemas/jobs.js";
 import { readZip } from "../catalog/fixture.js";
 import { TRANSFER_MODEL } from "../clio-services/stack.js";
 import { call, personaTokens, PRIVATE_DS, type Persona } from "../helpers/server.js";
-import { allJobs, DEST, startJobsWorld, type JobsWorld } from "./fixture.js";
+import { jobKinds } from "../../src/services/jobs/kinds.js";
+import { runJob } from "../../src/services/jobs/runner.js";
+import { allJobs, BUCKET, DEST, startJobsWorld, type JobsWorld } from "./fixture.js";
 
 describe("jobs: transfer, catalog bundle, index rebuild and harvest run to their end", () => {
   let world: JobsWorld;
@@ -94,6 +96,39 @@ describe("jobs: transfer, catalog bundle, index rebuild and harvest run to their
     // A tampered URL is refused by the bucket.
     const tampered = await fetch(result.url.replace(/X-Goog-Signature=[0-9a-f]{4}/, "X-Goog-Signature=0000"));
     assert.equal(tampered.status, 403);
+  });
+
+  it("a bundle cancelled while it runs stops before its next file and leaves no object", async () => {
+    const id = await start("reader", "/v2/catalog/download?async=true", { ids: ["neuromorpho:1"] });
+    const deps = world.api.deps;
+    // A clock a second further on at every reading, so every file is a progress (and cancel) step.
+    let ms = Date.now();
+    const clock = () => new Date((ms += 1000));
+    const kinds = jobKinds(deps);
+    const outcome = await runJob(
+      { ...deps, now: clock },
+      {
+        // The owner cancels just after the runner claimed the job, before the first file.
+        "catalog-bundle": async (ctx) => {
+          const res = await call<Job>(world.api.url, "POST", `/v2/jobs/${id}/cancel`, {
+            token: tokens.reader,
+          });
+          assert.equal(res.body.cancelRequested, true);
+          return kinds["catalog-bundle"]!(ctx);
+        },
+      },
+      id,
+    );
+    assert.equal(outcome.state, "cancelled");
+    const job = await read("reader", id);
+    assert.equal(job.state, "cancelled");
+    assert.equal(job.result, null);
+    assert.deepEqual(world.files.requests, [], "no file was fetched");
+    const [objects] = await world.storage.bucket(BUCKET).getFiles({ prefix: `bundles/${id}/` });
+    assert.deepEqual(
+      objects.map((o) => o.name),
+      [],
+    );
   });
 
   it("the synchronous download and transfer still answer as before", async () => {
