@@ -98,6 +98,27 @@ describe("jobs: transfer, catalog bundle, index rebuild and harvest run to their
     assert.equal(tampered.status, 403);
   });
 
+  it("a transfer cancelled once it runs sends no block", async () => {
+    const id = await start("reader", "/v2/transfer?async=true", transferBody);
+    const deps = world.api.deps;
+    let ms = Date.now();
+    const clock = () => new Date((ms += 1000));
+    const kinds = jobKinds(deps);
+    const outcome = await runJob(
+      { ...deps, now: clock },
+      {
+        transfer: async (ctx) => {
+          await call(world.api.url, "DELETE", `/v2/jobs/${id}`, { token: tokens.reader });
+          return kinds.transfer!(ctx);
+        },
+      },
+      id,
+    );
+    assert.equal(outcome.state, "cancelled");
+    assert.equal((await read("reader", id)).state, "cancelled");
+    assert.equal(world.transfer.requests.length, 0);
+  });
+
   it("a bundle cancelled while it runs stops before its next file and leaves no object", async () => {
     const id = await start("reader", "/v2/catalog/download?async=true", { ids: ["neuromorpho:1"] });
     const deps = world.api.deps;
