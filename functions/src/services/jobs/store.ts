@@ -42,7 +42,7 @@ export function jobsRef(db: Firestore) {
 const iso = (t: Timestamp) => t.toDate().toISOString();
 
 /** A stored document as the API answers it (the input stays server-side). */
-export function toJob(id: string, doc: JobDoc): Job {
+export function toJob(id: string, doc: Omit<JobDoc, "input">): Job {
   return {
     id,
     owner: doc.owner,
@@ -126,6 +126,10 @@ function decodeCursor(cursor: string): [number, string] {
   ]);
 }
 
+/** The fields a listing reads: all but `input`, which may hold a selection of many ids. */
+const LISTED = jobDocSchema.omit({ input: true });
+const LISTED_FIELDS = Object.keys(LISTED.shape);
+
 /** The owner's jobs, newest first, one bounded page at a time. */
 export async function listJobs(
   deps: StoreDeps,
@@ -137,13 +141,18 @@ export async function listJobs(
     .where("owner", "==", owner.toLowerCase())
     .orderBy("createdAt", "desc")
     .orderBy("__name__", "desc")
+    .select(...LISTED_FIELDS)
     .limit(limit + 1);
   if (page.cursor !== undefined) {
     const [ms, id] = decodeCursor(page.cursor);
     query = query.startAfter(Timestamp.fromMillis(ms), id);
   }
   const snap = await query.get();
-  const jobs = snap.docs.slice(0, limit).map((d) => toJob(d.id, parseJob(d)!));
+  const jobs = snap.docs.slice(0, limit).map((d) => {
+    const parsed = LISTED.safeParse(d.data());
+    if (!parsed.success) throw new ApiError("internal", `Job ${d.id} is malformed`);
+    return toJob(d.id, parsed.data);
+  });
   return { jobs, next: snap.docs.length > limit ? encodeCursor(jobs[jobs.length - 1]!) : null };
 }
 
