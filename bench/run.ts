@@ -21,6 +21,7 @@ const DEFAULT = [
   "json-annotations",
   "zarr",
   "live",
+  "jobs",
 ];
 // `harvest` alone: the harvest write rate vs raw BulkWriter (catalog reports it too).
 // `storage-caps` alone: the count behind USER_STORAGE_CAPS vs a raw document write.

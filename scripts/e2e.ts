@@ -6,14 +6,17 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { startFirestoreEmulator } from "./lib/firestore-emulator.js";
+import { registerFirestoreTriggers } from "./lib/firestore-triggers.js";
 import { EMULATORS, FIREBASE_BIN, firebaseEnv } from "./lib/firebase-emulators.js";
-import { ensureLocalSecret, PROJECT_ID, ROOT } from "./lib/local-env.js";
+import { ensureLocalSecret, PORTS, PROJECT_ID, ROOT } from "./lib/local-env.js";
 
 ensureLocalSecret();
 const firestore = await startFirestoreEmulator({
   projectId: PROJECT_ID,
   rules: path.join(ROOT, "firestore.rules"),
+  functionsEmulator: `127.0.0.1:${PORTS.functions}`,
 });
+await registerFirestoreTriggers(firestore);
 let status = 1;
 try {
   const run = spawnSync(

@@ -10,6 +10,7 @@ import {
   startFirestoreEmulator,
   type FirestoreEmulator,
 } from "./lib/firestore-emulator.js";
+import { registerFirestoreTriggers } from "./lib/firestore-triggers.js";
 import { EMULATORS, firebaseEnv, killTree, spawnFirebase, waitForUrl } from "./lib/firebase-emulators.js";
 import { ensureLocalSecrets, PORTS, PROJECT_ID, ROOT, writeLocalParams } from "./lib/local-env.js";
 import { crawlSeededFiles, startLoopbacks } from "./lib/loopbacks.js";
@@ -35,7 +36,10 @@ if (!firebaseRunsFirestore) {
       projectId: PROJECT_ID,
       port: PORTS.firestore,
       rules: `${ROOT}/firestore.rules`,
+      // Firestore triggers (the jobs runner) fire in the Functions emulator.
+      functionsEmulator: `127.0.0.1:${PORTS.functions}`,
     });
+    await registerFirestoreTriggers(sdkFirestore);
   } catch (err) {
     console.error(`\nCannot start a Firestore emulator: ${(err as Error).message}`);
     console.error("With Java 21 or newer installed, firebase-tools' own Firestore emulator is used instead.");

@@ -100,3 +100,6 @@ export const jsonannotations = httpFunction(
   lazyGroup("jsonannotations", async () => (await import("./api/json-annotations.js")).jsonAnnotationsApi),
   { memory: "1GiB" },
 );
+// Jobs (issue 14): the owner's view of long work, and the trigger that runs each new job.
+export const jobs = httpFunction(lazyGroup("jobs", async () => (await import("./api/jobs.js")).jobsApi));
+export { jobsRun } from "./triggers/jobs.js";

@@ -95,6 +95,11 @@ export interface StartOptions {
   projectId: string;
   /** Passed through to the emulator as --seed_from_export. */
   seedFromExport?: string;
+  /**
+   * `HOST:PORT` of firebase-tools' Functions emulator, passed as --functions_emulator: the
+   * emulator then sends Firestore trigger events (the jobs runner, docs/jobs.md) there.
+   */
+  functionsEmulator?: string;
   /** Where the emulator's own output goes (default: ignored). */
   stdio?: "inherit" | "ignore";
   /** A security rules file (passed as --rules): client SDKs are then checked against it. */
@@ -108,6 +113,7 @@ export async function startFirestoreEmulator(options: StartOptions): Promise<Fir
   const args = ["-Duser.language=en", "-cp", jar, MAIN_CLASS, "start", "--host=127.0.0.1", `--port=${port}`];
   if (options.seedFromExport) args.push(`--seed_from_export=${options.seedFromExport}`);
   if (options.rules) args.push(`--rules=${options.rules}`);
+  if (options.functionsEmulator) args.push(`--functions_emulator=${options.functionsEmulator}`);
   const child = spawn("java", args, { stdio: options.stdio ?? "ignore" });
   const host = `127.0.0.1:${port}`;
   try {

@@ -4,7 +4,7 @@
  */
 import type { Response } from "express";
 import { z } from "zod";
-import { badRequest, notFound } from "../errors.js";
+import { badRequest, notFound, unavailable } from "../errors.js";
 import { NEXT_CURSOR_HEADER } from "../http/paging.js";
 import { catalogInstance } from "../services/catalog/instance.js";
 import type { Root } from "../services/root.js";
@@ -19,6 +19,9 @@ import {
   type DownloadSelection,
 } from "../services/catalog/download.js";
 import { getRecord } from "../services/catalog/records.js";
+import { queryBool } from "../schemas/common.js";
+import { jobAcceptedSchema } from "../schemas/jobs.js";
+import { acceptJob } from "./jobs.js";
 import {
   CATALOG_FACETS,
   CATALOG_SORTS,
@@ -71,6 +74,9 @@ const harvestBody = z
     wait: z.boolean().optional(),
   })
   .optional();
+
+/** `?async=true`: run the work as a job (GET /v2/jobs/{id}) and answer 202 at once. */
+const asyncQuery = z.strictObject({ async: queryBool.optional() });
 
 /**
  * Sends a download: status and headers, then the archive as it is produced; stops the download
@@ -166,9 +172,14 @@ export const catalogApi = defineGroup({
         "`<record id>/`, fetched from the sources, and `manifest.json` listing every record (licence, " +
         "citations) and file, with what could not be fetched and why. More records than " +
         "CATALOG_DOWNLOAD_MAX_RECORDS: 409; stated sizes above CATALOG_DOWNLOAD_MAX_BYTES: 413, both " +
-        "before anything is streamed. Files of unstated size stop being added at the byte limit.",
+        "before anything is streamed. Files of unstated size stop being added at the byte limit. " +
+        "With `?async=true` the same checks answer 202 `{job, location}` and a job writes the zip to " +
+        "CATALOG_BUCKET; its result's `url` is a signed URL to it (GET /v2/jobs/{id}).",
+      query: asyncQuery,
       body: downloadBody,
-      async handler({ deps, body, res }) {
+      response: jobAcceptedSchema,
+      async handler(ctx) {
+        const { deps, body, res, query } = ctx;
         let selection: DownloadSelection;
         if ("ids" in body) selection = { ids: body.ids };
         else {
@@ -178,7 +189,11 @@ export const catalogApi = defineGroup({
           badFacets(Object.keys(filters), "filters");
           selection = { q: body.q ?? "", filters };
         }
+        if (query.async && !deps.config.catalogBucket)
+          throw unavailable("Catalog bundles need CATALOG_BUCKET, which is not set on this server");
         const resolved = await resolveSelection(withCatalog(deps), selection);
+        if (query.async)
+          return acceptJob(ctx, { kind: "catalog-bundle", dataset: null, input: { selection } });
         await sendZip(res, streamDownload(withCatalog(deps), selection, resolved));
         return undefined;
       },
@@ -215,8 +230,12 @@ export const catalogAdminApi = defineGroup({
       path: "/index",
       allow: "admin",
       summary: "Rebuild and publish the search index now",
-      response: indexPointerSchema,
-      async handler({ deps, user }) {
+      description: "`?async=true`: answer 202 `{job, location}` and rebuild in a job.",
+      query: asyncQuery,
+      response: z.union([indexPointerSchema, jobAcceptedSchema]),
+      async handler(ctx) {
+        const { deps, user, query } = ctx;
+        if (query.async) return acceptJob(ctx, { kind: "index-rebuild", dataset: null, input: {} });
         return publishCatalogIndex(deps, `admin:${user.email}`);
       },
     }),
@@ -230,12 +249,29 @@ export const catalogAdminApi = defineGroup({
         "HARVEST_REQUEST_BUDGET_SECONDS and answers 200 with the run record: `complete`/`partial` when it " +
         "finished (the search index is then rebuilt), `paused` when the budget ran out (POST again to " +
         "continue). `{wait: false}` only creates the run and answers 202; the next scheduled invocation " +
-        "works on it. 409 while another worker holds the run.",
+        "works on it. 409 while another worker holds the run. `?async=true`: answer 202 `{job, location}` " +
+        "and work on the run in a job for up to HARVEST_TIME_BUDGET_SECONDS.",
       params: z.object({ source: catalogSourceSchema }),
+      query: asyncQuery,
       body: harvestBody,
-      response: z.object({ run: runRecordSchema, index: indexPointerSchema.nullable() }),
-      async handler({ deps, params, body, user, res }) {
+      response: z.union([
+        z.object({ run: runRecordSchema, index: indexPointerSchema.nullable() }),
+        jobAcceptedSchema,
+      ]),
+      async handler(ctx) {
+        const { deps, params, body, user, res, query } = ctx;
         const request = { limit: body?.limit, mode: body?.mode };
+        if (query.async) {
+          return acceptJob(ctx, {
+            kind: "harvest",
+            dataset: null,
+            input: {
+              source: params.source,
+              ...(request.limit !== undefined && { limit: request.limit }),
+              ...(request.mode && { mode: request.mode }),
+            },
+          });
+        }
         if (body?.wait === false) {
           const run = await queueHarvest(deps, params.source, request);
           res.status(202);

@@ -13,6 +13,7 @@ import { activityApi } from "./activity.js";
 import { connectomeApi } from "./connectome.js";
 import { datasetsApi } from "./datasets.js";
 import { filesApi } from "./files.js";
+import { jobsApi } from "./jobs.js";
 import { jsonAnnotationsApi } from "./json-annotations.js";
 import { keysApi } from "./keys.js";
 import { kvApi } from "./kv.js";
@@ -50,4 +51,5 @@ export const apiGroups: ApiGroup[] = [
   activityApi,
   keysApi,
   auditApi,
+  jobsApi,
 ];

@@ -6,26 +6,13 @@
  */
 import { hasRole } from "../auth/permissions.js";
 import { forbidden } from "../errors.js";
-import { provide } from "../services/root.js";
+import { z } from "zod";
 import { defineGroup, route } from "../http/route.js";
+import { queryBool } from "../schemas/common.js";
+import { jobAcceptedSchema } from "../schemas/jobs.js";
 import { transferRequestSchema, transferResponseSchema } from "../schemas/transfer.js";
-import { identityTokens, storageClient } from "../services/clients.js";
-import { createTransferService, storageWriteObject } from "../services/transfer.js";
-
-/** One service per instance, so the identity-token client (and its token cache) is reused. */
-const transferService = provide("transfer", (root) => {
-  const { config } = root;
-  return createTransferService({
-    transferUrl: config.transferFunc,
-    destBucket: config.transferDest,
-    getDataset: (name) => root.datasets.get(name),
-    writeObject: storageWriteObject(root.get(storageClient)),
-    idTokenFor: root.get(identityTokens),
-    timeoutMs: config.transferTimeoutSeconds * 1000,
-    retries: config.transferRetries,
-    neuroglancerUrl: config.neuroglancerUrl,
-  });
-});
+import { transferService } from "../services/transfer.js";
+import { acceptJob } from "./jobs.js";
 
 export const transferApi = defineGroup({
   name: "transfer",
@@ -40,17 +27,28 @@ export const transferApi = defineGroup({
         "Body `{dataset, model_name, center: [x, y, z]}`; the model must be listed in the dataset's " +
         "`transfer` field. Needs TRANSFER_ROLE (default clio_general) on the dataset. Writes the " +
         "output's precomputed `info`, asks the transfer service for the eight 128³ blocks and answers " +
-        "`{addr}`, a Neuroglancer link to the output volume.",
+        "`{addr}`, a Neuroglancer link to the output volume. With `?async=true` it answers 202 " +
+        "`{job, location}` once the request is checked, and the transfer runs as a job (GET " +
+        "/v2/jobs/{id}; its result is `{addr}`); the Clio website uses the synchronous form.",
+      query: z.strictObject({ async: queryBool.optional() }),
       body: transferRequestSchema,
-      response: transferResponseSchema,
-      async handler({ deps, user, body }) {
+      response: z.union([transferResponseSchema, jobAcceptedSchema]),
+      async handler(ctx) {
+        const { deps, user, body, query } = ctx;
         // Eight GPU jobs per call under the deployment's identity (security review M3): the role
         // must be held on the dataset itself; a public dataset's implicit level does not count.
         if (!hasRole(user, deps.config.transferRole, body.dataset, false))
           throw forbidden(
             `${user.email || "anonymous"} lacks ${deps.config.transferRole} on dataset ${body.dataset} (transfer needs an explicit role)`,
           );
-        const answer = await deps.get(transferService).transfer(body);
+        const service = deps.get(transferService);
+        if (query.async) {
+          await service.check(body);
+          const accepted = await acceptJob(ctx, { kind: "transfer", dataset: body.dataset, input: body });
+          deps.log.info("image transfer job queued", { job: accepted.job.id, dataset: body.dataset });
+          return accepted;
+        }
+        const answer = await service.transfer(body);
         deps.log.info("image transfer started", {
           dataset: body.dataset,
           model: body.model_name,

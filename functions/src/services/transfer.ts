@@ -9,11 +9,14 @@ import pRetry, { AbortError } from "p-retry";
 import type { Storage } from "@google-cloud/storage";
 import type { GoogleAuth, IdTokenClient } from "google-auth-library";
 import { ApiError, toIssues } from "../errors.js";
+import { identityTokens, storageClient } from "./clients.js";
+import { provide } from "./root.js";
 import {
   transferDatasetSchema,
   transferRequestSchema,
   type TransferDataset,
   type TransferJob,
+  type TransferRequest,
   type TransferResponse,
 } from "../schemas/transfer.js";
 
@@ -125,6 +128,20 @@ export function googleIdTokens(auth: GoogleAuth): (audience: string) => Promise<
   };
 }
 
+/** A request that passed every check, with the dataset's image location. */
+export interface CheckedTransfer {
+  request: TransferRequest;
+  location: string;
+}
+
+/** What a job (services/jobs/kinds.ts) adds to a transfer: progress per block, and a stop. */
+export interface TransferHooks {
+  /** Called as each of the eight blocks finishes. */
+  onBlock?: (done: number, total: number) => void;
+  /** Aborts the blocks still running; the transfer then rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
 function checkRequest(body: unknown) {
   const parsed = transferRequestSchema.safeParse(body);
   if (!parsed.success) {
@@ -170,66 +187,96 @@ export function createTransferService(deps: TransferDeps) {
     throw new AbortError(failure);
   }
 
-  return {
-    async transfer(body: unknown): Promise<TransferResponse> {
-      if (!deps.transferUrl || !deps.destBucket) {
-        throw new ApiError("unavailable", "Image transfer is not configured on this server");
-      }
-      const request = checkRequest(body);
-      const ds = await dataset(request.dataset);
-      if (!ds.transfer?.includes(request.model_name)) {
+  /** Everything that can be refused before any side effect: config, body, dataset, model. */
+  async function check(body: unknown): Promise<CheckedTransfer> {
+    if (!deps.transferUrl || !deps.destBucket) {
+      throw new ApiError("unavailable", "Image transfer is not configured on this server");
+    }
+    const request = checkRequest(body);
+    const ds = await dataset(request.dataset);
+    if (!ds.transfer?.includes(request.model_name)) {
+      throw new ApiError(
+        "invalid_argument",
+        `Model ${request.model_name} is not available for ${request.dataset}`,
+        [{ path: ["model_name"], message: "not listed in the dataset's transfer models" }],
+      );
+    }
+    const location = ds.location ?? ds.source;
+    if (!location)
+      throw new ApiError("failed_precondition", `Dataset ${request.dataset} has no image location`);
+    return { request, location };
+  }
+
+  async function run(checked: CheckedTransfer, hooks: TransferHooks = {}): Promise<TransferResponse> {
+    const { request, location } = checked;
+    const dir = (deps.randomName ?? randomLetters)();
+    const timeout = AbortSignal.timeout(deps.timeoutMs ?? 60_000);
+    const signal = hooks.signal ? AbortSignal.any([timeout, hooks.signal]) : timeout;
+    const token = await deps.idTokenFor(deps.transferUrl);
+    await deps.writeObject(
+      deps.destBucket,
+      `${dir}/info`,
+      JSON.stringify(precomputedInfo()),
+      "application/json",
+    );
+
+    const jobs = blockJobs(request.center, {
+      location,
+      model_name: request.model_name,
+      dest: `${deps.destBucket}/${dir}/${SCALE_KEY}`,
+    });
+    let finished = 0;
+    const outcomes = await Promise.allSettled(
+      jobs.map(async (job) => {
+        await pRetry(() => postBlock(job, token, signal), {
+          retries: deps.retries ?? 4,
+          minTimeout: deps.retryDelayMs ?? 1000,
+          factor: 2,
+          signal,
+        });
+        hooks.onBlock?.(++finished, jobs.length);
+      }),
+    );
+    const failed = outcomes.filter((o) => o.status === "rejected").length;
+    if (failed > 0) {
+      if (hooks.signal?.aborted) throw hooks.signal.reason;
+      if (signal.aborted) {
         throw new ApiError(
-          "invalid_argument",
-          `Model ${request.model_name} is not available for ${request.dataset}`,
-          [{ path: ["model_name"], message: "not listed in the dataset's transfer models" }],
+          "deadline_exceeded",
+          `Image transfer did not finish in time (${failed} of 8 blocks)`,
         );
       }
-      const location = ds.location ?? ds.source;
-      if (!location)
-        throw new ApiError("failed_precondition", `Dataset ${request.dataset} has no image location`);
-
-      const dir = (deps.randomName ?? randomLetters)();
-      const signal = AbortSignal.timeout(deps.timeoutMs ?? 60_000);
-      const token = await deps.idTokenFor(deps.transferUrl);
-      await deps.writeObject(
+      throw new ApiError("bad_gateway", `The transfer service failed ${failed} of 8 blocks`);
+    }
+    return {
+      addr: neuroglancerLink(
+        deps.neuroglancerUrl ?? "https://neuroglancer-demo.appspot.com",
         deps.destBucket,
-        `${dir}/info`,
-        JSON.stringify(precomputedInfo()),
-        "application/json",
-      );
+        dir,
+      ),
+    };
+  }
 
-      const jobs = blockJobs(request.center, {
-        location,
-        model_name: request.model_name,
-        dest: `${deps.destBucket}/${dir}/${SCALE_KEY}`,
-      });
-      const outcomes = await Promise.allSettled(
-        jobs.map((job) =>
-          pRetry(() => postBlock(job, token, signal), {
-            retries: deps.retries ?? 4,
-            minTimeout: deps.retryDelayMs ?? 1000,
-            factor: 2,
-            signal,
-          }),
-        ),
-      );
-      const failed = outcomes.filter((o) => o.status === "rejected").length;
-      if (failed > 0) {
-        if (signal.aborted) {
-          throw new ApiError(
-            "deadline_exceeded",
-            `Image transfer did not finish in time (${failed} of 8 blocks)`,
-          );
-        }
-        throw new ApiError("bad_gateway", `The transfer service failed ${failed} of 8 blocks`);
-      }
-      return {
-        addr: neuroglancerLink(
-          deps.neuroglancerUrl ?? "https://neuroglancer-demo.appspot.com",
-          deps.destBucket,
-          dir,
-        ),
-      };
+  return {
+    check,
+    run,
+    async transfer(body: unknown): Promise<TransferResponse> {
+      return run(await check(body));
     },
   };
 }
+
+/** One service per instance, so the identity-token client (and its token cache) is reused. */
+export const transferService = provide("transfer", (root) => {
+  const { config } = root;
+  return createTransferService({
+    transferUrl: config.transferFunc,
+    destBucket: config.transferDest,
+    getDataset: (name) => root.datasets.get(name),
+    writeObject: storageWriteObject(root.get(storageClient)),
+    idTokenFor: root.get(identityTokens),
+    timeoutMs: config.transferTimeoutSeconds * 1000,
+    retries: config.transferRetries,
+    neuroglancerUrl: config.neuroglancerUrl,
+  });
+});

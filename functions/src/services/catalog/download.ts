@@ -49,6 +49,12 @@ export interface CatalogZip {
   done: Promise<void>;
 }
 
+/** What a bundle job (services/jobs/kinds.ts) adds to a download. */
+export interface DownloadHooks {
+  /** Awaited before each file with the files handled so far; a rejection ends the archive. */
+  beforeFile?: (done: number, total: number) => Promise<void>;
+}
+
 export type DownloadSelection = { ids: string[] } | { q: string; filters: Record<string, string[]> };
 
 export interface ManifestFile {
@@ -235,6 +241,7 @@ export function streamDownload(
   deps: Pick<DownloadDeps, "config" | "now" | "log" | "downloadClient">,
   selection: DownloadSelection,
   resolved: ResolvedSelection,
+  hooks: DownloadHooks = {},
 ): CatalogZip {
   const { config, log } = deps;
   const { maxBytes, maxRecords } = limitsOf(config);
@@ -250,10 +257,12 @@ export function streamDownload(
     const files: ManifestFile[] = [];
     let bytes = 0;
     const mtime = deps.now();
+    const totalFiles = resolved.records.reduce((n, r) => n + r.files.length, 0);
     for (const record of resolved.records) {
       const dir = safeSegment(record.id);
       for (const file of record.files) {
         if (abort.signal.aborted) break;
+        await hooks.beforeFile?.(files.length, totalFiles);
         const entry: ManifestFile = {
           record: record.id,
           name: file.name,
