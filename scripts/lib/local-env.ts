@@ -55,12 +55,14 @@ export function ensureLocalSecret(): string {
   return ensureLocalSecrets().FLYEM_SECRET;
 }
 
-/** Writes the params the local stack needs (loopback endpoints) into functions/.env.local. */
+/**
+ * Writes the params the local stack needs (loopback endpoints) into functions/.env.local. The file
+ * is replaced, not merged: a param dropped or renamed since the last run must not linger there.
+ */
 export function writeLocalParams(values: Record<string, string>): void {
-  const merged = { ...parseEnvFile(ENV_FILE), ...values };
   writeFileSync(
     ENV_FILE,
-    Object.entries(merged)
+    Object.entries(values)
       .map(([k, v]) => `${k}=${v}`)
       .join("\n") + "\n",
   );
