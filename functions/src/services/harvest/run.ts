@@ -175,10 +175,27 @@ interface RunContext {
   seenIds?: Set<string>;
 }
 
+/** The hosts of every URL a source's options name (its base URL, published tables, …). */
+function optionHosts(options: HarvestOptions): Set<string> {
+  const hosts = new Set<string>();
+  for (const value of Object.values(options)) {
+    if (typeof value !== "string" || !URL.canParse(value)) continue;
+    const url = new URL(value);
+    if (url.protocol === "https:" || url.protocol === "http:") hosts.add(url.host);
+  }
+  return hosts;
+}
+
 function httpClient(deps: HarvestDeps, source: CatalogSource, options: HarvestOptions, log: Logger) {
   if (deps.http) return deps.http;
-  const host = new URL(options.baseUrl).host;
+  const base = new URL(options.baseUrl);
+  const host = base.host;
+  // Review L8: a redirect may only lead to a host this source's params name, and never down
+  // from https, so an upstream (or whoever answers for it) cannot aim the harvester elsewhere.
+  const allowed = optionHosts(options);
   return new PoliteClient({
+    redirectAllowed: (url) =>
+      allowed.has(url.host) && (url.protocol === "https:" || url.protocol === base.protocol),
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(options.userAgent ? { userAgent: options.userAgent } : {}),
     hosts: {
