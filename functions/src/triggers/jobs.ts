@@ -9,11 +9,17 @@ import { onDocumentCreated } from "firebase-functions/firestore";
 import { loadConfig } from "../config.js";
 import { JOBS_COLLECTION } from "../schemas/jobs.js";
 import { runJob } from "../services/jobs/runner.js";
+import { RUNNER_TIMEOUT_SECONDS } from "../services/jobs/store.js";
 import { instance } from "../services/root.js";
 
 export const jobsRun = onDocumentCreated(
   // Sized like catalogadmin: an index rebuild holds the whole index, a harvest step takes minutes.
-  { document: `${JOBS_COLLECTION}/{jobId}`, memory: "2GiB", timeoutSeconds: 540, retry: false },
+  {
+    document: `${JOBS_COLLECTION}/{jobId}`,
+    memory: "2GiB",
+    timeoutSeconds: RUNNER_TIMEOUT_SECONDS,
+    retry: false,
+  },
   async (event) => {
     const root = instance(loadConfig);
     const { jobKinds } = await import("../services/jobs/kinds.js");

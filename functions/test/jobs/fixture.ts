@@ -101,9 +101,12 @@ export async function startJobsWorld(overrides: Partial<ConfigInput> = {}): Prom
   };
 }
 
-/** Writes a job document with a known id, as createJob would (for matrices and listings). */
-export async function seedJob(id: string, owner: string, extra: Partial<JobDoc> = {}): Promise<void> {
-  const at = Timestamp.fromMillis(Date.parse("2026-01-01T00:00:00Z"));
+/**
+ * Writes a job document with a known id, as createJob would (for matrices and listings), stamped
+ * now to the second (an older running job would read as one whose runner died); answers the time.
+ */
+export async function seedJob(id: string, owner: string, extra: Partial<JobDoc> = {}): Promise<string> {
+  const at = Timestamp.fromMillis(Math.floor(Date.now() / 1000) * 1000);
   const doc: JobDoc = {
     owner,
     kind: "transfer",
@@ -121,6 +124,7 @@ export async function seedJob(id: string, owner: string, extra: Partial<JobDoc> 
     ...extra,
   };
   await firestore().collection(JOBS_COLLECTION).doc(id).set(doc);
+  return at.toDate().toISOString();
 }
 
 /** Every job document, by id. */

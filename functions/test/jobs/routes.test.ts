@@ -28,7 +28,9 @@ describe("/v2/jobs and the routes that start jobs", () => {
     call<T>(world.api.url, method, path, { token: tokens[persona], body });
   const transferBody = { dataset: PRIVATE_DS, model_name: TRANSFER_MODEL, center: [1, 2, 3] };
   /** The reader's running job, seeded for every persona of a matrix. */
-  const readersJob = () => seedJob("readersjob", PERSONAS.reader);
+  const readersJob = async () => {
+    await seedJob("readersjob", PERSONAS.reader);
+  };
 
   it("GET /v2/jobs/{id}: the owner and admins read it; anyone else gets 404, as for no job", async () => {
     await checkMatrix(
@@ -46,7 +48,7 @@ describe("/v2/jobs and the routes that start jobs", () => {
       },
       readersJob,
     );
-    await readersJob();
+    const at = await seedJob("readersjob", PERSONAS.reader);
     const mine = await req<Job>("reader", "GET", "/v2/jobs/readersjob");
     assert.deepEqual(mine.body, {
       id: "readersjob",
@@ -56,9 +58,9 @@ describe("/v2/jobs and the routes that start jobs", () => {
       progress: { fraction: 0.25, done: 2, total: 8, message: "2 of 8 blocks" },
       result: null,
       error: null,
-      createdAt: "2026-01-01T00:00:00.000Z",
-      updatedAt: "2026-01-01T00:00:00.000Z",
-      startedAt: "2026-01-01T00:00:00.000Z",
+      createdAt: at,
+      updatedAt: at,
+      startedAt: at,
       finishedAt: null,
       cancelRequested: false,
       dataset: null,

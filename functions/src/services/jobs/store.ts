@@ -32,6 +32,16 @@ export interface NewJob {
   input: Record<string, unknown>;
 }
 
+/** The job trigger's timeout: Cloud Functions stops the instance running a job after it. */
+export const RUNNER_TIMEOUT_SECONDS = 540;
+/**
+ * A queued or running job not updated for this long has no runner any more: the instance died
+ * or was stopped at its timeout (a running job writes progress, and its end, well within it).
+ * The margin covers clock skew between instances and a trigger delivered late.
+ */
+export const STALE_AFTER_MS = (RUNNER_TIMEOUT_SECONDS + 60) * 1000;
+export const STALE_REASON = "the runner stopped without finishing";
+
 export const MAX_JOB_PAGE = 100;
 export const DEFAULT_JOB_PAGE = 20;
 
@@ -96,10 +106,49 @@ function visible(doc: JobDoc | undefined, viewer: JobViewer): doc is JobDoc {
   return doc !== undefined && (doc.owner === viewer.email.toLowerCase() || viewer.admin);
 }
 
+function isStale(doc: Pick<JobDoc, "state" | "updatedAt">, nowMs: number): boolean {
+  return !FINAL_STATES.includes(doc.state) && nowMs - doc.updatedAt.toMillis() > STALE_AFTER_MS;
+}
+
+/** What ends a job whose runner is gone, as of `now`. */
+function staleEnd(doc: Pick<JobDoc, "progress">, now: Timestamp): Partial<JobDoc> {
+  return {
+    state: "failed",
+    error: STALE_REASON,
+    progress: { ...doc.progress, message: "failed" },
+    updatedAt: now,
+    finishedAt: now,
+  };
+}
+
+/**
+ * A job read as `doc` that may have lost its runner: if it is stale, marks it failed, in a
+ * transaction that re-reads it, so a job that moved on meanwhile is left alone and answered as
+ * it now is. Anything else is answered as read, with no further read.
+ */
+async function settleStale(
+  deps: StoreDeps,
+  id: string,
+  doc: Omit<JobDoc, "input">,
+): Promise<Omit<JobDoc, "input">> {
+  if (!isStale(doc, deps.now().getTime())) return doc;
+  const ref = jobsRef(deps.db).doc(id);
+  const current = await deps.db.runTransaction(async (tx) => {
+    const fresh = parseJob(await tx.get(ref));
+    if (!fresh) return undefined;
+    const now = deps.now();
+    if (!isStale(fresh, now.getTime())) return fresh;
+    const change = staleEnd(fresh, Timestamp.fromDate(now));
+    tx.update(ref, change);
+    return { ...fresh, ...change };
+  });
+  return current ?? doc;
+}
+
 export async function getJob(deps: StoreDeps, viewer: JobViewer, id: string): Promise<Job> {
   const doc = parseJob(await jobsRef(deps.db).doc(id).get());
   if (!visible(doc, viewer)) throw missing(id);
-  return toJob(id, doc);
+  return toJob(id, await settleStale(deps, id, doc));
 }
 
 /** Cursor: the last job's creation time (ms) and id, opaque to clients. */
@@ -148,17 +197,20 @@ export async function listJobs(
     query = query.startAfter(Timestamp.fromMillis(ms), id);
   }
   const snap = await query.get();
-  const jobs = snap.docs.slice(0, limit).map((d) => {
-    const parsed = LISTED.safeParse(d.data());
-    if (!parsed.success) throw new ApiError("internal", `Job ${d.id} is malformed`);
-    return toJob(d.id, parsed.data);
-  });
+  const jobs = await Promise.all(
+    snap.docs.slice(0, limit).map(async (d) => {
+      const parsed = LISTED.safeParse(d.data());
+      if (!parsed.success) throw new ApiError("internal", `Job ${d.id} is malformed`);
+      return toJob(d.id, await settleStale(deps, d.id, parsed.data));
+    }),
+  );
   return { jobs, next: snap.docs.length > limit ? encodeCursor(jobs[jobs.length - 1]!) : null };
 }
 
 /**
  * Asks a job to stop. A queued job is cancelled at once (its runner then finds nothing to do);
- * a running one gets `cancelRequested`, which its runner checks between items. Cancelling a
+ * a running one gets `cancelRequested`, which its runner checks between items, unless it is
+ * stale (no runner left to see the request), which ends cancelled at once too. Cancelling a
  * cancelled job changes nothing; a job that already finished otherwise is a conflict.
  */
 export async function cancelJob(deps: StoreDeps, viewer: JobViewer, id: string): Promise<Job> {
@@ -170,7 +222,7 @@ export async function cancelJob(deps: StoreDeps, viewer: JobViewer, id: string):
     if (FINAL_STATES.includes(doc.state)) throw conflict(`Job ${id} already ended (${doc.state})`);
     const now = Timestamp.fromDate(deps.now());
     const change: Partial<JobDoc> =
-      doc.state === "queued"
+      doc.state === "queued" || isStale(doc, now.toMillis())
         ? { state: "cancelled", cancelRequested: true, updatedAt: now, finishedAt: now }
         : { cancelRequested: true, updatedAt: now };
     tx.update(ref, change);
