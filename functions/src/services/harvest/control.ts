@@ -21,6 +21,10 @@ export interface HarvestRequest {
   timeBudgetMs: number;
   /** Politeness overrides (tests against the loopback upstream). */
   hostPolicy?: Partial<HostPolicy>;
+  /** Called after each step's checkpoint with the run as saved. */
+  onProgress?: (run: RunRecord) => Promise<void>;
+  /** Aborting pauses the run (resumable) before its next step. */
+  signal?: AbortSignal;
 }
 
 export interface HarvestOutcome {
@@ -51,6 +55,8 @@ export async function harvestAndIndex(
     ...(request.mode && !active ? { mode: request.mode } : {}),
     timeBudgetMs: request.timeBudgetMs,
     ...(request.hostPolicy ? { hostPolicy: request.hostPolicy } : {}),
+    ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+    ...(request.signal ? { signal: request.signal } : {}),
   });
   const finished = run.status === "complete" || run.status === "partial";
   const changed = run.counts.created + run.counts.updated + run.counts.withdrawn > 0;

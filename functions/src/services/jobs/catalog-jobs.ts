@@ -1,16 +1,18 @@
 /**
  * Harvest runs and index rebuilds as jobs: the admin routes' work, run by the job trigger (which
  * has the 540 s and 2 GiB the catalogadmin function has). The harvest keeps its detailed progress
- * in its run record (GET /v2/catalog/runs/{id}); the job is one step that ends with the run's id
- * and counts. A rebuild is one step too. Neither stops part-way on a cancel: a harvest step
- * checkpoints on its own, and a half-built index is worth nothing.
+ * in its run record (GET /v2/catalog/runs/{id}); the job reports the run's records seen of the
+ * source's total after each step's checkpoint (throttled like every job), and a cancel pauses
+ * the run before its next step, so a later harvest resumes it. A rebuild is one step and does not
+ * stop part-way: a half-built index is worth nothing.
  */
 import { z } from "zod";
 import { catalogSourceSchema } from "../../schemas/catalog.js";
 import { publishCatalogIndex } from "../catalog/search-index.js";
+import type { HostPolicy } from "../../sources/http.js";
 import { harvestAndIndex } from "../harvest/control.js";
 import type { Root } from "../root.js";
-import type { JobContext } from "./runner.js";
+import { JobCancelled, type JobContext } from "./runner.js";
 
 type Needs = Pick<Root, "db" | "config" | "now" | "log">;
 
@@ -20,9 +22,14 @@ const harvestInput = z.object({
   mode: z.enum(["full", "incremental"]).optional(),
 });
 
-export async function runHarvestJob(root: Needs, ctx: JobContext): Promise<Record<string, unknown>> {
+/** `hostPolicy`: politeness overrides for tests against the loopback upstream, never from input. */
+export async function runHarvestJob(
+  root: Needs,
+  ctx: JobContext,
+  hostPolicy?: Partial<HostPolicy>,
+): Promise<Record<string, unknown>> {
   const input = harvestInput.parse(ctx.input);
-  await ctx.progress(0, 1, `harvesting ${input.source}`);
+  await ctx.progress(0, null, `harvesting ${input.source}`);
   const { run, index } = await harvestAndIndex(
     root,
     input.source,
@@ -30,10 +37,23 @@ export async function runHarvestJob(root: Needs, ctx: JobContext): Promise<Recor
       limit: input.limit,
       mode: input.mode,
       timeBudgetMs: root.config.harvestTimeBudgetSeconds * 1000,
+      ...(hostPolicy ? { hostPolicy } : {}),
+      signal: ctx.signal,
+      async onProgress(step) {
+        const { phase, done, total } = step.progress;
+        // A limited run stops at its limit, whatever the source's total.
+        const expected = total !== null && step.limit !== null ? Math.min(total, step.limit) : total;
+        try {
+          await ctx.progress(done, expected, `run ${step.id}: ${phase}, ${done} records seen`);
+        } catch (err) {
+          // The signal is aborted too: the harvest pauses its run before the next step.
+          if (!(err instanceof JobCancelled)) throw err;
+        }
+      },
     },
     `job:${ctx.id} ${ctx.owner}`,
   );
-  await ctx.progress(1, 1, `run ${run.id}: ${run.status}`);
+  if (ctx.signal.aborted) throw new JobCancelled();
   return {
     runId: run.id,
     status: run.status,
