@@ -35,6 +35,14 @@ const cancelRoute = (method: "post" | "delete", path: string) =>
       "a job that already ended otherwise is 409.",
     params: idParams,
     response: jobSchema,
+    // The entry's `after` is the digest of the job as answered; a transfer's dataset is named.
+    audit: {
+      action: "jobs.cancel",
+      datasets: (_p, _b, result) => {
+        const dataset = (result as { dataset: string | null } | undefined)?.dataset;
+        return dataset ? [dataset] : [];
+      },
+    },
     async handler(ctx) {
       return cancelJob(ctx.deps, await viewer(ctx), ctx.params.id);
     },

@@ -3,11 +3,20 @@
  * that a refused request writes no job.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import type { Job, JobAccepted } from "../../src/schemas/jobs.js";
+import { AUDIT, type AuditEntry } from "../../src/store/audit.js";
+import { firestore } from "../../src/store/firebase.js";
 import { TRANSFER_MODEL } from "../clio-services/stack.js";
 import { checkMatrix } from "../helpers/matrix.js";
 import { call, personaTokens, PERSONAS, PRIVATE_DS, PUBLIC_DS, type Persona } from "../helpers/server.js";
 import { allJobs, seedJob, startJobsWorld, type JobsWorld } from "./fixture.js";
+
+/** The audit entries of job cancels. */
+async function cancelEntries(): Promise<AuditEntry[]> {
+  const snap = await firestore().collection(AUDIT).where("action", "==", "jobs.cancel").get();
+  return snap.docs.map((d) => d.data() as AuditEntry);
+}
 
 interface ErrorBody {
   detail: string;
@@ -99,6 +108,22 @@ describe("/v2/jobs and the routes that start jobs", () => {
     assert.equal(cancelled.body.cancelRequested, true);
     assert.equal(cancelled.body.state, "running", "a running job stops at its next item");
     assert.equal((await allJobs()).get("readersjob")!.cancelRequested, true);
+  });
+
+  it("cancel writes an audit entry: who, which job, its dataset, a digest of the answer; a refusal none", async () => {
+    await seedJob("readersjob", PERSONAS.reader, { dataset: PRIVATE_DS });
+    assert.equal((await req("writer", "DELETE", "/v2/jobs/readersjob")).status, 404);
+    assert.deepEqual(await cancelEntries(), [], "a refused cancel is not audited");
+    const res = await req<Job>("reader", "POST", "/v2/jobs/readersjob/cancel");
+    assert.equal(res.status, 200);
+    const [entry, ...more] = await cancelEntries();
+    assert.deepEqual(more, []);
+    assert.equal(entry!.actor, PERSONAS.reader);
+    assert.equal(entry!.method, "POST");
+    assert.equal(entry!.path, "/v2/jobs/readersjob/cancel");
+    assert.deepEqual(entry!.target, { id: "readersjob" });
+    assert.deepEqual(entry!.datasets, [PRIVATE_DS]);
+    assert.equal(entry!.after, createHash("sha256").update(JSON.stringify(res.body)).digest("hex"));
   });
 
   it("cancel of a finished job is a conflict; of a cancelled one, a no-op", async () => {
