@@ -24,45 +24,36 @@ export const jobProgressSchema = z.object({
 });
 export type JobProgress = z.output<typeof jobProgressSchema>;
 
-const timestamp = z.instanceof(Timestamp);
-
-/** `neurofire_jobs/{jobId}` as stored. */
-export const jobDocSchema = z.object({
+/** What the stored document and the API's answer share. */
+const jobFields = z.object({
   owner: z.string(),
   kind: jobKindSchema,
   state: jobStateSchema,
   progress: jobProgressSchema,
   result: z.record(z.string(), z.unknown()).nullable(),
   error: z.string().nullable(),
-  createdAt: timestamp,
-  updatedAt: timestamp,
-  startedAt: timestamp.nullable(),
-  finishedAt: timestamp.nullable(),
   cancelRequested: z.boolean(),
   dataset: z.string().nullable(),
+});
+
+/** The four times of a job, as `time` represents them. */
+const jobTimes = <T extends z.ZodType>(time: T) => ({
+  createdAt: time,
+  updatedAt: time,
+  startedAt: time.nullable(),
+  finishedAt: time.nullable(),
+});
+
+/** `neurofire_jobs/{jobId}` as stored. */
+export const jobDocSchema = jobFields.extend({
+  ...jobTimes(z.instanceof(Timestamp)),
   /** The request the job was created from (already validated), for the runner. */
   input: z.record(z.string(), z.unknown()),
 });
 export type JobDoc = z.output<typeof jobDocSchema>;
 
-const isoTime = z.iso.datetime();
-
-/** A job as the API answers it: the document with ISO times and its id. */
-export const jobSchema = z.object({
-  id: z.string(),
-  owner: z.string(),
-  kind: jobKindSchema,
-  state: jobStateSchema,
-  progress: jobProgressSchema,
-  result: z.record(z.string(), z.unknown()).nullable(),
-  error: z.string().nullable(),
-  createdAt: isoTime,
-  updatedAt: isoTime,
-  startedAt: isoTime.nullable(),
-  finishedAt: isoTime.nullable(),
-  cancelRequested: z.boolean(),
-  dataset: z.string().nullable(),
-});
+/** A job as the API answers it: the document with ISO times and its id, without its input. */
+export const jobSchema = jobFields.extend({ id: z.string(), ...jobTimes(z.iso.datetime()) });
 export type Job = z.output<typeof jobSchema>;
 
 /** The 202 answer of a route that started a job. */

@@ -17,6 +17,7 @@ import { catalogAdminApi, catalogApi } from "../../src/api/catalog.js";
 import { jobsApi } from "../../src/api/jobs.js";
 import { transferApi } from "../../src/api/transfer.js";
 import type { ConfigInput } from "../../src/config.js";
+import type { Logger } from "../../src/log.js";
 import { JOBS_COLLECTION, type JobDoc } from "../../src/schemas/jobs.js";
 import { publishCatalogIndex } from "../../src/services/catalog/search-index.js";
 import { jobKinds } from "../../src/services/jobs/kinds.js";
@@ -24,7 +25,15 @@ import { runJob, type RunOutcome } from "../../src/services/jobs/runner.js";
 import { firestore } from "../../src/store/firebase.js";
 import { corpus, startFileServer, writeRecords, type FileServer } from "../catalog/fixture.js";
 import { seedServiceFields } from "../clio-services/stack.js";
-import { resetToSeed, serve, type TestServer } from "../helpers/server.js";
+import {
+  call,
+  personaTokens,
+  resetToSeed,
+  serve,
+  type CallResult,
+  type Persona,
+  type TestServer,
+} from "../helpers/server.js";
 
 export const BUCKET = "jobs-test";
 export const DEST = "transfer-out";
@@ -131,4 +140,43 @@ export async function seedJob(id: string, owner: string, extra: Partial<JobDoc> 
 export async function allJobs(): Promise<Map<string, JobDoc>> {
   const snap = await firestore().collection(JOBS_COLLECTION).get();
   return new Map(snap.docs.map((d) => [d.id, d.data() as JobDoc]));
+}
+
+/** A logger that drops everything, for tests of the runner on its own. */
+export const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {} };
+
+/** A clock that moves only when the test moves it. */
+export function fakeClock(start = Date.parse("2026-03-01T00:00:00Z")) {
+  let ms = start;
+  return { now: () => new Date(ms), advance: (by: number) => (ms += by) };
+}
+
+export interface JobsSuite {
+  world: JobsWorld;
+  tokens: Record<Persona, string | undefined>;
+  /** Calls the API as `persona`. */
+  req: <T = unknown>(
+    persona: Persona,
+    method: string,
+    path: string,
+    body?: unknown,
+  ) => Promise<CallResult<T>>;
+}
+
+/**
+ * Registers the hooks of a describe block over one jobs world: started before, closed after,
+ * reset to the seed before each test. Read the fields inside tests, not at registration.
+ */
+export function jobsSuite(overrides: Partial<ConfigInput> = {}): JobsSuite {
+  const suite = {
+    req: <T>(persona: Persona, method: string, path: string, body?: unknown) =>
+      call<T>(suite.world.api.url, method, path, { token: suite.tokens[persona], body }),
+  } as JobsSuite;
+  before(async () => {
+    suite.world = await startJobsWorld(overrides);
+    suite.tokens = await personaTokens();
+  });
+  after(async () => suite.world.close());
+  beforeEach(async () => suite.world.reset());
+  return suite;
 }

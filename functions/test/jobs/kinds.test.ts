@@ -3,30 +3,22 @@ import type { Manifest } from "../../src/services/catalog/download.js";
 import type { Job, JobAccepted } from "../../src/schemas/jobs.js";
 import { readZip } from "../catalog/fixture.js";
 import { TRANSFER_MODEL } from "../clio-services/stack.js";
-import { call, personaTokens, PRIVATE_DS, type Persona } from "../helpers/server.js";
+import { call, PRIVATE_DS, type Persona } from "../helpers/server.js";
 import { jobKinds } from "../../src/services/jobs/kinds.js";
 import { runJob } from "../../src/services/jobs/runner.js";
-import { allJobs, BUCKET, DEST, startJobsWorld, type JobsWorld } from "./fixture.js";
+import { allJobs, BUCKET, DEST, jobsSuite } from "./fixture.js";
 
 describe("jobs: transfer, catalog bundle, index rebuild and harvest run to their end", () => {
-  let world: JobsWorld;
-  let tokens: Record<Persona, string | undefined>;
-  before(async () => {
-    world = await startJobsWorld();
-    tokens = await personaTokens();
-  });
-  after(async () => world.close());
-  beforeEach(async () => world.reset());
-
+  const suite = jobsSuite();
   const start = async (persona: Persona, path: string, body?: unknown) => {
-    const res = await call<JobAccepted>(world.api.url, "POST", path, { token: tokens[persona], body });
+    const res = await suite.req<JobAccepted>(persona, "POST", path, body);
     assert.equal(res.status, 202, JSON.stringify(res.body));
     assert.equal(res.headers.get("location"), `/v2/jobs/${res.body.job.id}`);
     assert.equal(res.body.job.state, "queued");
     return res.body.job.id;
   };
   const read = async (persona: Persona, id: string) => {
-    const res = await call<Job>(world.api.url, "GET", `/v2/jobs/${id}`, { token: tokens[persona] });
+    const res = await suite.req<Job>(persona, "GET", `/v2/jobs/${id}`);
     assert.equal(res.status, 200, JSON.stringify(res.body));
     return res.body;
   };
@@ -34,10 +26,10 @@ describe("jobs: transfer, catalog bundle, index rebuild and harvest run to their
 
   it("a transfer job answers 202 at once, then runs the eight blocks and ends done with the link", async () => {
     const id = await start("reader", "/v2/transfer?async=true", transferBody);
-    assert.equal(world.transfer.requests.length, 0, "nothing runs before the trigger");
-    const outcome = await world.run(id);
+    assert.equal(suite.world.transfer.requests.length, 0, "nothing runs before the trigger");
+    const outcome = await suite.world.run(id);
     assert.equal(outcome.state, "done");
-    assert.equal(world.transfer.requests.length, 8);
+    assert.equal(suite.world.transfer.requests.length, 8);
     const job = await read("reader", id);
     assert.equal(job.state, "done");
     assert.equal(job.owner, "reader@example.org");
@@ -48,36 +40,36 @@ describe("jobs: transfer, catalog bundle, index rebuild and harvest run to their
     const addr = String(job.result?.addr);
     const dir = /precomputed%3A%2F%2Fgs%3A%2F%2Ftransfer-out%2F([a-z]{20})/.exec(addr)?.[1];
     assert.ok(dir, addr);
-    const [info] = await world.storage.bucket(DEST).file(`${dir}/info`).download();
+    const [info] = await suite.world.storage.bucket(DEST).file(`${dir}/info`).download();
     assert.equal((JSON.parse(info.toString()) as { type: string }).type, "image");
     assert.ok(job.startedAt && job.finishedAt && job.finishedAt >= job.startedAt);
   });
 
   it("a transfer the service refuses ends failed with the reason, and a second delivery does nothing", async () => {
     const id = await start("writer", "/v2/transfer?async=true", transferBody);
-    world.transfer.failNext(100, 503);
-    assert.equal((await world.run(id)).state, "failed");
+    suite.world.transfer.failNext(100, 503);
+    assert.equal((await suite.world.run(id)).state, "failed");
     const job = await read("writer", id);
     assert.equal(job.state, "failed");
     assert.equal(job.error, "The transfer service failed 8 of 8 blocks");
     assert.equal(job.result, null);
-    const before = world.transfer.requests.length;
-    assert.deepEqual(await world.run(id), { state: undefined, writes: 0 });
-    assert.equal(world.transfer.requests.length, before, "a redelivered event does not start it again");
+    const before = suite.world.transfer.requests.length;
+    assert.deepEqual(await suite.world.run(id), { state: undefined, writes: 0 });
+    assert.equal(suite.world.transfer.requests.length, before, "a redelivered event does not start it again");
   });
 
   it("a bundle job writes the zip to the bucket and its result is a signed URL that downloads it", async () => {
     const id = await start("reader", "/v2/catalog/download?async=true", {
       ids: ["neuromorpho:1", "modeldb:2488", "nowhere:1"],
     });
-    assert.equal((await world.run(id)).state, "done");
+    assert.equal((await suite.world.run(id)).state, "done");
     const job = await read("reader", id);
     assert.equal(job.kind, "catalog-bundle");
     assert.deepEqual(job.progress, { fraction: 1, done: 3, total: 3, message: "done" });
     const result = job.result as { url: string; size: number; records: number; notFound: string[] };
     assert.equal(result.records, 2);
     assert.deepEqual(result.notFound, ["nowhere:1"]);
-    assert.ok(result.url.startsWith(world.gcs.url), result.url);
+    assert.ok(result.url.startsWith(suite.world.gcs.url), result.url);
     assert.match(result.url, /X-Goog-Signature=/);
     // Anyone holding the URL downloads it, with no credential of ours: that is the point.
     const res = await fetch(result.url);
@@ -100,7 +92,7 @@ describe("jobs: transfer, catalog bundle, index rebuild and harvest run to their
 
   it("a transfer cancelled once it runs sends no block", async () => {
     const id = await start("reader", "/v2/transfer?async=true", transferBody);
-    const deps = world.api.deps;
+    const deps = suite.world.api.deps;
     let ms = Date.now();
     const clock = () => new Date((ms += 1000));
     const kinds = jobKinds(deps);
@@ -108,7 +100,7 @@ describe("jobs: transfer, catalog bundle, index rebuild and harvest run to their
       { ...deps, now: clock },
       {
         transfer: async (ctx) => {
-          await call(world.api.url, "DELETE", `/v2/jobs/${id}`, { token: tokens.reader });
+          await call(suite.world.api.url, "DELETE", `/v2/jobs/${id}`, { token: suite.tokens.reader });
           return kinds.transfer!(ctx);
         },
       },
@@ -116,12 +108,12 @@ describe("jobs: transfer, catalog bundle, index rebuild and harvest run to their
     );
     assert.equal(outcome.state, "cancelled");
     assert.equal((await read("reader", id)).state, "cancelled");
-    assert.equal(world.transfer.requests.length, 0);
+    assert.equal(suite.world.transfer.requests.length, 0);
   });
 
   it("a bundle cancelled while it runs stops before its next file and leaves no object", async () => {
     const id = await start("reader", "/v2/catalog/download?async=true", { ids: ["neuromorpho:1"] });
-    const deps = world.api.deps;
+    const deps = suite.world.api.deps;
     // A clock a second further on at every reading, so every file is a progress (and cancel) step.
     let ms = Date.now();
     const clock = () => new Date((ms += 1000));
@@ -131,8 +123,8 @@ describe("jobs: transfer, catalog bundle, index rebuild and harvest run to their
       {
         // The owner cancels just after the runner claimed the job, before the first file.
         "catalog-bundle": async (ctx) => {
-          const res = await call<Job>(world.api.url, "POST", `/v2/jobs/${id}/cancel`, {
-            token: tokens.reader,
+          const res = await call<Job>(suite.world.api.url, "POST", `/v2/jobs/${id}/cancel`, {
+            token: suite.tokens.reader,
           });
           assert.equal(res.body.cancelRequested, true);
           return kinds["catalog-bundle"]!(ctx);
@@ -144,8 +136,8 @@ describe("jobs: transfer, catalog bundle, index rebuild and harvest run to their
     const job = await read("reader", id);
     assert.equal(job.state, "cancelled");
     assert.equal(job.result, null);
-    assert.deepEqual(world.files.requests, [], "no file was fetched");
-    const [objects] = await world.storage.bucket(BUCKET).getFiles({ prefix: `bundles/${id}/` });
+    assert.deepEqual(suite.world.files.requests, [], "no file was fetched");
+    const [objects] = await suite.world.storage.bucket(BUCKET).getFiles({ prefix: `bundles/${id}/` });
     assert.deepEqual(
       objects.map((o) => o.name),
       [],
@@ -153,16 +145,16 @@ describe("jobs: transfer, catalog bundle, index rebuild and harvest run to their
   });
 
   it("the synchronous download and transfer still answer as before", async () => {
-    const zip = await fetch(`${world.api.url}/v2/catalog/download`, {
+    const zip = await fetch(`${suite.world.api.url}/v2/catalog/download`, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${tokens.reader}` },
+      headers: { "content-type": "application/json", authorization: `Bearer ${suite.tokens.reader}` },
       body: JSON.stringify({ ids: ["neuromorpho:1"] }),
     });
     assert.equal(zip.status, 200);
     assert.equal(zip.headers.get("content-type"), "application/zip");
     await zip.arrayBuffer();
-    const res = await call<{ addr: string }>(world.api.url, "POST", "/v2/transfer", {
-      token: tokens.reader,
+    const res = await call<{ addr: string }>(suite.world.api.url, "POST", "/v2/transfer", {
+      token: suite.tokens.reader,
       body: transferBody,
     });
     assert.equal(res.status, 200);
@@ -172,11 +164,11 @@ describe("jobs: transfer, catalog bundle, index rebuild and harvest run to their
 
   it("an index rebuild job ends done with the published index's size", async () => {
     const id = await start("admin", "/v2/catalog/index?async=true");
-    assert.equal((await world.run(id)).state, "done");
+    assert.equal((await suite.world.run(id)).state, "done");
     const job = await read("admin", id);
     assert.equal(job.kind, "index-rebuild");
-    const index = await call<{ records: number }>(world.api.url, "GET", "/v2/catalog/index", {
-      token: tokens.admin,
+    const index = await call<{ records: number }>(suite.world.api.url, "GET", "/v2/catalog/index", {
+      token: suite.tokens.admin,
     });
     assert.equal(job.result?.records, index.body.records);
     assert.ok(index.body.records > 0);
@@ -185,17 +177,17 @@ describe("jobs: transfer, catalog bundle, index rebuild and harvest run to their
   it("a harvest job works on the source's run and ends with the run's id, status and counts", async () => {
     // DANDI points at a closed port here: the run records the failure and pauses for a retry.
     const id = await start("admin", "/v2/catalog/harvest/dandi?async=true", { limit: 1 });
-    assert.equal((await world.run(id)).state, "done");
+    assert.equal((await suite.world.run(id)).state, "done");
     const job = await read("admin", id);
     assert.equal(job.kind, "harvest");
     const result = job.result as { runId: string; status: string; counts: { errors: number } };
     assert.equal(result.status, "paused");
     assert.equal(result.counts.errors, 1);
     const run = await call<{ id: string; status: string; limit: number }>(
-      world.api.url,
+      suite.world.api.url,
       "GET",
       `/v2/catalog/runs/${result.runId}`,
-      { token: tokens.admin },
+      { token: suite.tokens.admin },
     );
     assert.equal(run.status, 200);
     assert.equal(run.body.status, "paused");

@@ -9,8 +9,8 @@ import { AUDIT, type AuditEntry } from "../../src/store/audit.js";
 import { firestore } from "../../src/store/firebase.js";
 import { TRANSFER_MODEL } from "../clio-services/stack.js";
 import { checkMatrix } from "../helpers/matrix.js";
-import { call, personaTokens, PERSONAS, PRIVATE_DS, PUBLIC_DS, type Persona } from "../helpers/server.js";
-import { allJobs, seedJob, startJobsWorld, type JobsWorld } from "./fixture.js";
+import { call, PERSONAS, PRIVATE_DS, PUBLIC_DS, type Persona } from "../helpers/server.js";
+import { allJobs, jobsSuite, seedJob, startJobsWorld } from "./fixture.js";
 
 /** The audit entries of job cancels. */
 async function cancelEntries(): Promise<AuditEntry[]> {
@@ -18,23 +18,25 @@ async function cancelEntries(): Promise<AuditEntry[]> {
   return snap.docs.map((d) => d.data() as AuditEntry);
 }
 
+/** Who may read or cancel the reader's job: its owner and admins; anyone else gets a 404. */
+const OWNER_OR_ADMIN: Record<Persona, number> = {
+  anonymous: 401,
+  unknown: 404,
+  reader: 200,
+  writer: 404,
+  datasetAdmin: 404,
+  admin: 200,
+  disabled: 403,
+};
+
 interface ErrorBody {
   detail: string;
   code: string;
 }
 
 describe("/v2/jobs and the routes that start jobs", () => {
-  let world: JobsWorld;
-  let tokens: Record<Persona, string | undefined>;
-  before(async () => {
-    world = await startJobsWorld();
-    tokens = await personaTokens();
-  });
-  after(async () => world.close());
-  beforeEach(async () => world.reset());
-
-  const req = <T = unknown>(persona: Persona, method: string, path: string, body?: unknown) =>
-    call<T>(world.api.url, method, path, { token: tokens[persona], body });
+  const suite = jobsSuite();
+  const req = suite.req;
   const transferBody = { dataset: PRIVATE_DS, model_name: TRANSFER_MODEL, center: [1, 2, 3] };
   /** The reader's running job, seeded for every persona of a matrix. */
   const readersJob = async () => {
@@ -43,18 +45,10 @@ describe("/v2/jobs and the routes that start jobs", () => {
 
   it("GET /v2/jobs/{id}: the owner and admins read it; anyone else gets 404, as for no job", async () => {
     await checkMatrix(
-      world.api,
-      tokens,
+      suite.world.api,
+      suite.tokens,
       { method: "GET", path: "/v2/jobs/readersjob" },
-      {
-        anonymous: 401,
-        unknown: 404,
-        reader: 200,
-        writer: 404,
-        datasetAdmin: 404,
-        admin: 200,
-        disabled: 403,
-      },
+      OWNER_OR_ADMIN,
       readersJob,
     );
     const at = await seedJob("readersjob", PERSONAS.reader);
@@ -85,21 +79,7 @@ describe("/v2/jobs and the routes that start jobs", () => {
       { method: "POST", path: "/v2/jobs/readersjob/cancel" },
       { method: "DELETE", path: "/v2/jobs/readersjob" },
     ]) {
-      await checkMatrix(
-        world.api,
-        tokens,
-        request,
-        {
-          anonymous: 401,
-          unknown: 404,
-          reader: 200,
-          writer: 404,
-          datasetAdmin: 404,
-          admin: 200,
-          disabled: 403,
-        },
-        readersJob,
-      );
+      await checkMatrix(suite.world.api, suite.tokens, request, OWNER_OR_ADMIN, readersJob);
     }
     await readersJob();
     assert.equal((await req("writer", "POST", "/v2/jobs/readersjob/cancel")).status, 404);
@@ -140,8 +120,8 @@ describe("/v2/jobs and the routes that start jobs", () => {
 
   it("GET /v2/jobs lists only the caller's jobs, newest first, in bounded pages", async () => {
     await checkMatrix(
-      world.api,
-      tokens,
+      suite.world.api,
+      suite.tokens,
       { method: "GET", path: "/v2/jobs" },
       {
         anonymous: 401,
@@ -153,7 +133,7 @@ describe("/v2/jobs and the routes that start jobs", () => {
         disabled: 403,
       },
     );
-    await world.reset();
+    await suite.world.reset();
     for (let i = 0; i < 5; i++) {
       const res = await req<JobAccepted>("reader", "POST", "/v2/transfer?async=true", transferBody);
       assert.equal(res.status, 202, JSON.stringify(res.body));
@@ -237,7 +217,7 @@ describe("/v2/jobs and the routes that start jobs", () => {
       assert.match(JSON.stringify(res.body), named, `${path}: ${JSON.stringify(res.body)}`);
     }
     assert.equal((await allJobs()).size, 0);
-    assert.equal(world.transfer.requests.length, 0);
+    assert.equal(suite.world.transfer.requests.length, 0);
   });
 
   it("a selection over the download limit is refused with 409 before any job", async () => {
@@ -245,7 +225,7 @@ describe("/v2/jobs and the routes that start jobs", () => {
     try {
       await small.reset();
       const res = await call<ErrorBody>(small.api.url, "POST", "/v2/catalog/download?async=true", {
-        token: tokens.reader,
+        token: suite.tokens.reader,
         body: { ids: ["neuromorpho:1", "modeldb:2488"] },
       });
       assert.equal(res.status, 409);
@@ -261,7 +241,7 @@ describe("/v2/jobs and the routes that start jobs", () => {
     try {
       await nobucket.reset();
       const res = await call<ErrorBody>(nobucket.api.url, "POST", "/v2/catalog/download?async=true", {
-        token: tokens.reader,
+        token: suite.tokens.reader,
         body: { ids: ["neuromorpho:1"] },
       });
       assert.equal(res.status, 503);

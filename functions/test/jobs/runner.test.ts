@@ -10,15 +10,9 @@ import { runJob, type JobWork } from "../../src/services/jobs/runner.js";
 import { cancelJob, createJob } from "../../src/services/jobs/store.js";
 import { firestore } from "../../src/store/firebase.js";
 import { clearFirestore } from "../setup/hooks.js";
+import { fakeClock, quiet } from "./fixture.js";
 
-const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 const OWNER = "reader@example.org";
-
-/** A clock that moves only when the test moves it. */
-function fakeClock(start = Date.parse("2026-03-01T00:00:00Z")) {
-  let ms = start;
-  return { now: () => new Date(ms), advance: (by: number) => (ms += by) };
-}
 
 describe("job runner", () => {
   let db: Firestore;

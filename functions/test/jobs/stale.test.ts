@@ -17,16 +17,10 @@ import {
 import { runJob } from "../../src/services/jobs/runner.js";
 import { firestore } from "../../src/store/firebase.js";
 import { clearFirestore } from "../setup/hooks.js";
-import { allJobs } from "./fixture.js";
+import { allJobs, fakeClock, quiet } from "./fixture.js";
 
 const OWNER = "reader@example.org";
 const viewer = { email: OWNER, admin: false };
-const quiet = { info: () => {}, warn: () => {}, error: () => {} };
-
-function fakeClock(start = Date.parse("2026-03-01T00:00:00Z")) {
-  let ms = start;
-  return { now: () => new Date(ms), advance: (by: number) => (ms += by) };
-}
 
 describe("jobs whose runner stopped", () => {
   let db: Firestore;
