@@ -36,8 +36,8 @@ export interface NewJob {
 export const RUNNER_TIMEOUT_SECONDS = 540;
 /**
  * A queued or running job not updated for this long has no runner any more: the instance died
- * or was stopped at its timeout (a running job writes progress, and its end, well within it).
- * The margin covers clock skew between instances and a trigger delivered late.
+ * or was stopped at its timeout (claiming the job wrote `updatedAt`, and the runner is stopped
+ * at most RUNNER_TIMEOUT_SECONDS after). The margin covers clock skew between instances.
  */
 export const STALE_AFTER_MS = (RUNNER_TIMEOUT_SECONDS + 60) * 1000;
 export const STALE_REASON = "the runner stopped without finishing";
