@@ -14,19 +14,15 @@ import { fileURLToPath } from "node:url";
 import { parseRange, seedBucketFromDir } from "../functions/loopback/storage.js";
 import { filesApi } from "../functions/src/api/files.js";
 import { signApiToken } from "../functions/src/auth/tokens.js";
-import { configSchema } from "../functions/src/config.js";
 import { createApp } from "../functions/src/http/app.js";
 import { createRoot } from "../functions/src/services/root.js";
 import { firestore } from "../functions/src/store/firebase.js";
 import {
-  BENCH_SECRET,
   benchFirestore,
   benchStorage,
   listen,
-  NO_RATE_LIMITS,
   percentile,
   printWhenRun,
-  PROJECT_ID,
   round,
   seedPrivateReader,
   silent,
@@ -72,19 +68,13 @@ async function readAll(url: string, size: number): Promise<void> {
 
 export async function runFilesBench(): Promise<Record<string, number | string>> {
   const emulator = await benchFirestore();
-  const { gcs, sa, storage, close } = await benchStorage("files");
+  const bench = await benchStorage("files");
   try {
-    await seedBucketFromDir(storage, "bench-files", SEED, "private-ds/");
+    await seedBucketFromDir(bench.storage, "bench-files", SEED, "private-ds/");
     const db = firestore();
     const email = "reader@example.org";
     await seedPrivateReader(db, email, "bench-files");
-    const config = configSchema.parse({
-      rateLimits: NO_RATE_LIMITS,
-      projectId: PROJECT_ID,
-      tokenSecret: BENCH_SECRET,
-      storageApiEndpoint: gcs.url,
-      storageSignerKeyFile: sa.path,
-    });
+    const config = bench.config();
     const server = await listen(createApp(filesApi, createRoot({ config, db, log: silent })));
     const token = await signApiToken(config, email, {}, 0, Date.now());
     let signedUrl = "";
@@ -125,7 +115,7 @@ export async function runFilesBench(): Promise<Record<string, number | string>> 
       "files.signed_vs_static_range_ratio": round(signedP50 / plainP50),
     };
   } finally {
-    await close();
+    await bench.close();
     await emulator.stop();
   }
 }

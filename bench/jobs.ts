@@ -12,7 +12,6 @@ import { pathToFileURL } from "node:url";
 import { catalogApi } from "../functions/src/api/catalog.js";
 import { jobsApi } from "../functions/src/api/jobs.js";
 import { signApiToken } from "../functions/src/auth/tokens.js";
-import { configSchema } from "../functions/src/config.js";
 import { createApp } from "../functions/src/http/app.js";
 import { CATALOG_COLLECTIONS, catalogDocId, type CatalogRecord } from "../functions/src/schemas/catalog.js";
 import { JOBS_COLLECTION, type Job, type JobAccepted } from "../functions/src/schemas/jobs.js";
@@ -21,16 +20,7 @@ import { runJob } from "../functions/src/services/jobs/runner.js";
 import { createRoot } from "../functions/src/services/root.js";
 import { firestore } from "../functions/src/store/firebase.js";
 import { record } from "../functions/test/catalog/record.js";
-import {
-  BENCH_SECRET,
-  benchFirestore,
-  benchStorage,
-  listen,
-  NO_RATE_LIMITS,
-  PROJECT_ID,
-  round,
-  silent,
-} from "./lib.js";
+import { benchFirestore, benchStorage, listen, round, silent } from "./lib.js";
 
 const READER = "reader@example.org";
 const RECORDS = 10;
@@ -57,7 +47,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 export async function runJobsBench(): Promise<Record<string, number | string>> {
   const emulator = await benchFirestore();
-  const { gcs, sa, close } = await benchStorage("jobs");
+  const bench = await benchStorage("jobs");
   const body = Buffer.alloc(FILE_BYTES, 7);
   const files = http.createServer((_req, res) => {
     res.writeHead(200, { "content-type": "application/octet-stream", "content-length": body.length });
@@ -72,12 +62,7 @@ export async function runJobsBench(): Promise<Record<string, number | string>> {
     const batch = db.batch();
     for (const r of records) batch.set(db.collection(CATALOG_COLLECTIONS.records).doc(catalogDocId(r.id)), r);
     await batch.commit();
-    const config = configSchema.parse({
-      rateLimits: NO_RATE_LIMITS,
-      projectId: PROJECT_ID,
-      tokenSecret: BENCH_SECRET,
-      storageApiEndpoint: gcs.url,
-      storageSignerKeyFile: sa.path,
+    const config = bench.config({
       catalogBucket: "bench-bundles",
       catalogIndexCheckSeconds: 0,
       dandiBaseUrl: fileHost,
@@ -169,7 +154,7 @@ export async function runJobsBench(): Promise<Record<string, number | string>> {
     return out;
   } finally {
     await new Promise((r) => files.close(r));
-    await close();
+    await bench.close();
     await emulator.stop();
   }
 }

@@ -15,6 +15,7 @@ import {
   type StorageServer,
   type StorageServerOptions,
 } from "../functions/loopback/storage.js";
+import { configSchema, type Config, type ConfigInput } from "../functions/src/config.js";
 import type { Logger } from "../functions/src/log.js";
 import { startFirestoreEmulator, type FirestoreEmulator } from "../scripts/lib/firestore-emulator.js";
 
@@ -90,6 +91,8 @@ export interface BenchStorage {
   sa: LocalServiceAccount;
   /** A client of `gcs` as that service account. */
   storage: Storage;
+  /** The functions' config for this storage and signer, rate limits off, plus `extra`. */
+  config: (extra?: Partial<ConfigInput>) => Config;
   close: () => Promise<void>;
 }
 
@@ -109,6 +112,15 @@ export async function benchStorage(
     gcs,
     sa,
     storage,
+    config: (extra = {}) =>
+      configSchema.parse({
+        rateLimits: NO_RATE_LIMITS,
+        projectId: PROJECT_ID,
+        tokenSecret: BENCH_SECRET,
+        storageApiEndpoint: gcs.url,
+        storageSignerKeyFile: sa.path,
+        ...extra,
+      }),
     close: async () => {
       await gcs.close();
       await rm(tmp, { recursive: true, force: true });

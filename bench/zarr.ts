@@ -11,16 +11,13 @@ import { startStsServer } from "../functions/loopback/sts.js";
 import { ZARR_PATH, ZARR_SEED_DIR } from "../functions/loopback/zarr-seed.js";
 import { filesApi } from "../functions/src/api/files.js";
 import { signApiToken } from "../functions/src/auth/tokens.js";
-import { configSchema } from "../functions/src/config.js";
 import { createApp } from "../functions/src/http/app.js";
 import { createRoot } from "../functions/src/services/root.js";
 import { firestore } from "../functions/src/store/firebase.js";
 import {
-  BENCH_SECRET,
   benchFirestore,
   benchStorage,
   listen,
-  NO_RATE_LIMITS,
   percentile,
   printWhenRun,
   PROJECT_ID,
@@ -45,18 +42,13 @@ export async function runZarrBench(): Promise<Record<string, number | string>> {
   const metadata = await startMetadataServer(PROJECT_ID);
   metadata.install();
   const sts = await startStsServer();
-  const { gcs, sa, storage, close } = await benchStorage("zarr", { downscoped: sts });
+  const bench = await benchStorage("zarr", { downscoped: sts });
   try {
-    await seedBucketFromDir(storage, BUCKET, ZARR_SEED_DIR, "private-ds/zarr/");
+    await seedBucketFromDir(bench.storage, BUCKET, ZARR_SEED_DIR, "private-ds/zarr/");
     const db = firestore();
     const email = "reader@example.org";
     await seedPrivateReader(db, email, BUCKET);
-    const config = configSchema.parse({
-      rateLimits: NO_RATE_LIMITS,
-      projectId: PROJECT_ID,
-      tokenSecret: BENCH_SECRET,
-      storageApiEndpoint: gcs.url,
-      storageSignerKeyFile: sa.path,
+    const config = bench.config({
       stsTokenUrl: sts.tokenUrl,
     });
     const server = await listen(createApp(filesApi, createRoot({ config, db, log: silent })));
@@ -107,7 +99,7 @@ export async function runZarrBench(): Promise<Record<string, number | string>> {
       "zarr.signed_redirect_vs_token_ratio": round(redirectP50 / directP50),
     };
   } finally {
-    await close();
+    await bench.close();
     await sts.close();
     await metadata.close();
     metadata.uninstall();
