@@ -16,7 +16,6 @@
 import { randomUUID } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { Storage } from "@google-cloud/storage";
 import { initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
 import { startStorageServer } from "../functions/loopback/storage.js";
@@ -29,6 +28,7 @@ import {
   indexRecords,
   publishCatalogIndex,
 } from "../functions/src/services/catalog/search-index.js";
+import { createRoot } from "../functions/src/services/root.js";
 import { startFirestoreEmulator } from "../scripts/lib/firestore-emulator.js";
 import { harvestWriteBench, rawBulkWriterRate } from "./harvest.js";
 import { printSearchTable, runSearchBench, syntheticDocuments } from "./search.js";
@@ -212,8 +212,7 @@ export async function runCatalogBench(
       catalogBucket: "bench-catalog",
       catalogIndexCheckSeconds: 0,
     });
-    const storage = new Storage({ apiEndpoint: gcs.url, projectId: PROJECT_ID });
-    const deps = { db, config, now: () => new Date(), log: silent, storage };
+    const deps = createRoot({ config, db, log: silent });
     const t0 = performance.now();
     const pointer = await publishCatalogIndex(deps, "bench");
     const publishMs = performance.now() - t0;

@@ -6,25 +6,29 @@
  * static server with ranges on the same machine.
  */
 import { createReadStream } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { Storage } from "@google-cloud/storage";
-import { createServiceAccount } from "../functions/loopback/service-account.js";
-import { parseRange, seedBucketFromDir, startStorageServer } from "../functions/loopback/storage.js";
+import { fileURLToPath } from "node:url";
+import { parseRange, seedBucketFromDir } from "../functions/loopback/storage.js";
 import { filesApi } from "../functions/src/api/files.js";
 import { signApiToken } from "../functions/src/auth/tokens.js";
-import { configSchema } from "../functions/src/config.js";
 import { createApp } from "../functions/src/http/app.js";
 import { createRoot } from "../functions/src/services/root.js";
-import type { Logger } from "../functions/src/log.js";
 import { firestore } from "../functions/src/store/firebase.js";
-import { benchFirestore, listen, percentile, PROJECT_ID, round, timeEach, NO_RATE_LIMITS } from "./lib.js";
+import {
+  benchFirestore,
+  benchStorage,
+  listen,
+  percentile,
+  printWhenRun,
+  round,
+  seedPrivateReader,
+  silent,
+  timeEach,
+} from "./lib.js";
 
-const silent: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const SEED = path.join(root, "emulator-data/files/demo-private");
 const NWB = "session-001/recording.nwb";
@@ -64,31 +68,13 @@ async function readAll(url: string, size: number): Promise<void> {
 
 export async function runFilesBench(): Promise<Record<string, number | string>> {
   const emulator = await benchFirestore();
-  const tmp = await mkdtemp(path.join(os.tmpdir(), "neurofire-bench-files-"));
-  const sa = await createServiceAccount({ path: path.join(tmp, "signer.json") });
-  const gcs = await startStorageServer({
-    signerPublicKeys: { [sa.credentials.client_email]: sa.publicKeyPem },
-  });
+  const bench = await benchStorage("files");
   try {
-    const storage = new Storage({ apiEndpoint: gcs.url, projectId: PROJECT_ID, credentials: sa.credentials });
-    await seedBucketFromDir(storage, "bench-files", SEED, "private-ds/");
+    await seedBucketFromDir(bench.storage, "bench-files", SEED, "private-ds/");
     const db = firestore();
     const email = "reader@example.org";
-    await db
-      .collection("clio_users")
-      .doc(email)
-      .set({ datasets: { "private-ds": ["clio_general"] } });
-    await db
-      .collection("clio_datasets")
-      .doc("private-ds")
-      .set({ description: "bench", files: { bucket: "bench-files" } });
-    const config = configSchema.parse({
-      rateLimits: NO_RATE_LIMITS,
-      projectId: PROJECT_ID,
-      tokenSecret: "bench-secret-0123456789abcdef0123",
-      storageApiEndpoint: gcs.url,
-      storageSignerKeyFile: sa.path,
-    });
+    await seedPrivateReader(db, email, "bench-files");
+    const config = bench.config();
     const server = await listen(createApp(filesApi, createRoot({ config, db, log: silent })));
     const token = await signApiToken(config, email, {}, 0, Date.now());
     let signedUrl = "";
@@ -129,21 +115,9 @@ export async function runFilesBench(): Promise<Record<string, number | string>> 
       "files.signed_vs_static_range_ratio": round(signedP50 / plainP50),
     };
   } finally {
-    await gcs.close();
+    await bench.close();
     await emulator.stop();
-    await rm(tmp, { recursive: true, force: true });
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  runFilesBench().then(
-    (r) => {
-      for (const [k, v] of Object.entries(r)) process.stdout.write(`${k}: ${v}\n`);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+printWhenRun(import.meta.url, runFilesBench);

@@ -8,28 +8,20 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { createServiceAccount } from "../functions/loopback/service-account.js";
-import { startStorageServer } from "../functions/loopback/storage.js";
 import { catalogApi } from "../functions/src/api/catalog.js";
 import { jobsApi } from "../functions/src/api/jobs.js";
 import { signApiToken } from "../functions/src/auth/tokens.js";
-import { configSchema } from "../functions/src/config.js";
 import { createApp } from "../functions/src/http/app.js";
-import type { Logger } from "../functions/src/log.js";
 import { CATALOG_COLLECTIONS, catalogDocId, type CatalogRecord } from "../functions/src/schemas/catalog.js";
 import { JOBS_COLLECTION, type Job, type JobAccepted } from "../functions/src/schemas/jobs.js";
-import { contentHash } from "../functions/src/services/harvest/write.js";
 import { jobKinds } from "../functions/src/services/jobs/kinds.js";
 import { runJob } from "../functions/src/services/jobs/runner.js";
 import { createRoot } from "../functions/src/services/root.js";
 import { firestore } from "../functions/src/store/firebase.js";
-import { benchFirestore, listen, NO_RATE_LIMITS, PROJECT_ID, round } from "./lib.js";
+import { record } from "../functions/test/catalog/record.js";
+import { benchFirestore, benchStorage, listen, round, silent } from "./lib.js";
 
-const silent: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 const READER = "reader@example.org";
 const RECORDS = 10;
 const FILES_PER_RECORD = 3;
@@ -37,52 +29,25 @@ const FILE_BYTES = 256 * 1024;
 const ROUNDS = 3;
 
 function dandiRecord(i: number, host: string): CatalogRecord {
-  const content = {
-    source: "dandi" as const,
-    sourceId: `00${1000 + i}`,
+  return record({
     id: `dandi:00${1000 + i}`,
-    kind: "dataset" as const,
+    kind: "dataset",
     name: `bench dandiset ${i}`,
-    description: "",
-    species: [],
-    brainRegions: [],
-    cellTypes: [],
-    layers: [],
-    markers: [],
     files: Array.from({ length: FILES_PER_RECORD }, (_, f) => ({
       url: `${host}/files/${i}-${f}.nwb`,
       format: "nwb",
       name: `${i}-${f}.nwb`,
       size: FILE_BYTES,
     })),
-    links: [],
-    licence: null,
-    citations: [],
-    attributes: {},
-    sourceModified: null,
-    sourceVersion: null,
-  };
-  const { id, ...hashed } = content;
-  void id;
-  return {
-    ...content,
-    harvestedAt: "2026-01-01T00:00:00.000Z",
-    contentHash: contentHash(hashed as never),
     lastSeenRun: "bench",
-    withdrawn: false,
-    withdrawnAt: null,
-  } as CatalogRecord;
+  });
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function runJobsBench(): Promise<Record<string, number | string>> {
   const emulator = await benchFirestore();
-  const tmp = await mkdtemp(path.join(os.tmpdir(), "neurofire-bench-jobs-"));
-  const sa = await createServiceAccount({ path: path.join(tmp, "signer.json") });
-  const gcs = await startStorageServer({
-    signerPublicKeys: { [sa.credentials.client_email]: sa.publicKeyPem },
-  });
+  const bench = await benchStorage("jobs");
   const body = Buffer.alloc(FILE_BYTES, 7);
   const files = http.createServer((_req, res) => {
     res.writeHead(200, { "content-type": "application/octet-stream", "content-length": body.length });
@@ -97,12 +62,7 @@ export async function runJobsBench(): Promise<Record<string, number | string>> {
     const batch = db.batch();
     for (const r of records) batch.set(db.collection(CATALOG_COLLECTIONS.records).doc(catalogDocId(r.id)), r);
     await batch.commit();
-    const config = configSchema.parse({
-      rateLimits: NO_RATE_LIMITS,
-      projectId: PROJECT_ID,
-      tokenSecret: "bench-secret-0123456789abcdef0123",
-      storageApiEndpoint: gcs.url,
-      storageSignerKeyFile: sa.path,
+    const config = bench.config({
       catalogBucket: "bench-bundles",
       catalogIndexCheckSeconds: 0,
       dandiBaseUrl: fileHost,
@@ -194,9 +154,8 @@ export async function runJobsBench(): Promise<Record<string, number | string>> {
     return out;
   } finally {
     await new Promise((r) => files.close(r));
-    await gcs.close();
+    await bench.close();
     await emulator.stop();
-    await rm(tmp, { recursive: true, force: true });
   }
 }
 

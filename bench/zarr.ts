@@ -5,26 +5,28 @@
  * metadata, V4 signing) followed by its 302 to the signed URL. Also the credentials call itself
  * (cached per boundary after the first STS exchange) and the first exchange.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { pathToFileURL } from "node:url";
-import { Storage } from "@google-cloud/storage";
 import { startMetadataServer } from "../functions/loopback/metadata.js";
-import { createServiceAccount } from "../functions/loopback/service-account.js";
-import { seedBucketFromDir, startStorageServer } from "../functions/loopback/storage.js";
+import { seedBucketFromDir } from "../functions/loopback/storage.js";
 import { startStsServer } from "../functions/loopback/sts.js";
 import { ZARR_PATH, ZARR_SEED_DIR } from "../functions/loopback/zarr-seed.js";
 import { filesApi } from "../functions/src/api/files.js";
 import { signApiToken } from "../functions/src/auth/tokens.js";
-import { configSchema } from "../functions/src/config.js";
 import { createApp } from "../functions/src/http/app.js";
 import { createRoot } from "../functions/src/services/root.js";
-import type { Logger } from "../functions/src/log.js";
 import { firestore } from "../functions/src/store/firebase.js";
-import { benchFirestore, listen, NO_RATE_LIMITS, percentile, PROJECT_ID, round, timeEach } from "./lib.js";
+import {
+  benchFirestore,
+  benchStorage,
+  listen,
+  percentile,
+  printWhenRun,
+  PROJECT_ID,
+  round,
+  seedPrivateReader,
+  silent,
+  timeEach,
+} from "./lib.js";
 
-const silent: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 const BUCKET = "bench-files";
 const CHUNKS = ["c/0/0", "c/0/1", "c/1/0", "c/1/1"];
 const READS = 400;
@@ -39,32 +41,14 @@ export async function runZarrBench(): Promise<Record<string, number | string>> {
   const emulator = await benchFirestore();
   const metadata = await startMetadataServer(PROJECT_ID);
   metadata.install();
-  const tmp = await mkdtemp(path.join(os.tmpdir(), "neurofire-bench-zarr-"));
-  const sa = await createServiceAccount({ path: path.join(tmp, "signer.json") });
   const sts = await startStsServer();
-  const gcs = await startStorageServer({
-    signerPublicKeys: { [sa.credentials.client_email]: sa.publicKeyPem },
-    downscoped: sts,
-  });
+  const bench = await benchStorage("zarr", { downscoped: sts });
   try {
-    const storage = new Storage({ apiEndpoint: gcs.url, projectId: PROJECT_ID, credentials: sa.credentials });
-    await seedBucketFromDir(storage, BUCKET, ZARR_SEED_DIR, "private-ds/zarr/");
+    await seedBucketFromDir(bench.storage, BUCKET, ZARR_SEED_DIR, "private-ds/zarr/");
     const db = firestore();
     const email = "reader@example.org";
-    await db
-      .collection("clio_users")
-      .doc(email)
-      .set({ datasets: { "private-ds": ["clio_general"] } });
-    await db
-      .collection("clio_datasets")
-      .doc("private-ds")
-      .set({ description: "bench", files: { bucket: BUCKET } });
-    const config = configSchema.parse({
-      rateLimits: NO_RATE_LIMITS,
-      projectId: PROJECT_ID,
-      tokenSecret: "bench-secret-0123456789abcdef0123",
-      storageApiEndpoint: gcs.url,
-      storageSignerKeyFile: sa.path,
+    await seedPrivateReader(db, email, BUCKET);
+    const config = bench.config({
       stsTokenUrl: sts.tokenUrl,
     });
     const server = await listen(createApp(filesApi, createRoot({ config, db, log: silent })));
@@ -115,24 +99,12 @@ export async function runZarrBench(): Promise<Record<string, number | string>> {
       "zarr.signed_redirect_vs_token_ratio": round(redirectP50 / directP50),
     };
   } finally {
-    await gcs.close();
+    await bench.close();
     await sts.close();
     await metadata.close();
     metadata.uninstall();
     await emulator.stop();
-    await rm(tmp, { recursive: true, force: true });
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  runZarrBench().then(
-    (r) => {
-      for (const [k, v] of Object.entries(r)) process.stdout.write(`${k}: ${v}\n`);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+printWhenRun(import.meta.url, runZarrBench);

@@ -1,6 +1,6 @@
 /**
- * BigQuery and Google identity tokens for the services clio-store brokers, created lazily and
- * shared per configuration, like the Cloud Storage client of `storage/client.ts`. Locally
+ * BigQuery and Google identity tokens for the services clio-store brokers; the composition root
+ * owns the instance's one of each (services/clients.ts), like the Cloud Storage client. Locally
  * BIGQUERY_API_ENDPOINT points the real client at the loopback.
  *
  * Both libraries are loaded on first use, not when this module is imported, so that only the
@@ -17,20 +17,13 @@ import { googleIdTokens } from "./transfer.js";
 export type BigQueryConfig = Pick<Config, "projectId" | "bigqueryApiEndpoint">;
 
 const require = createRequire(import.meta.url);
-const bigqueries = new Map<string, BigQuery>();
 
-export function bigqueryFor(config: BigQueryConfig): BigQuery {
-  const key = JSON.stringify([config.projectId, config.bigqueryApiEndpoint]);
-  let client = bigqueries.get(key);
-  if (!client) {
-    const { BigQuery } = require("@google-cloud/bigquery") as typeof BigQueryModule;
-    client = new BigQuery({
-      projectId: config.projectId,
-      ...(config.bigqueryApiEndpoint && { apiEndpoint: config.bigqueryApiEndpoint }),
-    });
-    bigqueries.set(key, client);
-  }
-  return client;
+export function createBigQuery(config: BigQueryConfig): BigQuery {
+  const { BigQuery } = require("@google-cloud/bigquery") as typeof BigQueryModule;
+  return new BigQuery({
+    projectId: config.projectId,
+    ...(config.bigqueryApiEndpoint && { apiEndpoint: config.bigqueryApiEndpoint }),
+  });
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * The Cloud Storage client, created lazily and shared per configuration. Deployed, it signs URLs
+ * A Cloud Storage client for a configuration; the composition root owns the instance's one
+ * (`storageClient` in services/clients.ts). Deployed, it signs URLs
  * through IAM signBlob as the runtime service account; locally a key file signs them offline and
  * the endpoint points at the loopback server.
  *
@@ -16,19 +17,12 @@ import type { Config } from "../config.js";
 export type StorageConfig = Pick<Config, "projectId" | "storageApiEndpoint" | "storageSignerKeyFile">;
 
 const require = createRequire(import.meta.url);
-const clients = new Map<string, Storage>();
 
-export function storageFor(config: StorageConfig): Storage {
-  const key = JSON.stringify([config.projectId, config.storageApiEndpoint, config.storageSignerKeyFile]);
-  let client = clients.get(key);
-  if (!client) {
-    const { Storage } = require("@google-cloud/storage") as typeof StorageModule;
-    client = new Storage({
-      projectId: config.projectId,
-      ...(config.storageApiEndpoint && { apiEndpoint: config.storageApiEndpoint }),
-      ...(config.storageSignerKeyFile && { keyFilename: config.storageSignerKeyFile }),
-    });
-    clients.set(key, client);
-  }
-  return client;
+export function createStorage(config: StorageConfig): Storage {
+  const { Storage } = require("@google-cloud/storage") as typeof StorageModule;
+  return new Storage({
+    projectId: config.projectId,
+    ...(config.storageApiEndpoint && { apiEndpoint: config.storageApiEndpoint }),
+    ...(config.storageSignerKeyFile && { keyFilename: config.storageSignerKeyFile }),
+  });
 }

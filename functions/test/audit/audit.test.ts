@@ -1,9 +1,6 @@
 /** The audit trail: an entry per successful mutation, admins read it paged. */
 import assert from "node:assert/strict";
 import { apiGroups } from "../../src/api/groups.js";
-import { ATLAS_PATH } from "../../src/services/atlas.js";
-import { AUDIT } from "../../src/store/audit.js";
-import { firestore } from "../../src/store/firebase.js";
 import {
   apiToken,
   call,
@@ -14,6 +11,7 @@ import {
   type TestServer,
 } from "../helpers/server.js";
 import { mint } from "../keys/helpers.js";
+import { auditEntries, seedAtlasPoint } from "./helpers.js";
 
 interface Entry {
   id: string;
@@ -46,18 +44,7 @@ describe("audit trail", () => {
   };
 
   it("records who, what, when, which key and digests for every kind of mutation", async () => {
-    await firestore()
-      .doc(`${ATLAS_PATH}/p`)
-      .set({
-        title: "p",
-        timestamp: 1,
-        location: [1, 2, 3],
-        locationkey: "1_2_3",
-        id: "p",
-        user: PERSONAS.reader,
-        dataset: PRIVATE_DS,
-        verified: false,
-      });
+    await seedAtlasPoint("p");
     const key = await mint(api.url, tokens.reader, {
       name: "w",
       datasets: [PRIVATE_DS],
@@ -127,7 +114,7 @@ describe("audit trail", () => {
     assert.equal(refused.status, 403);
     const invalid = await call(api.url, "POST", "/v2/kv/s/k", { token: tokens.reader, body: "[1]" });
     assert.equal(invalid.status, 400);
-    assert.equal((await firestore().collection(AUDIT).get()).size, 0);
+    assert.deepEqual(await auditEntries(), []);
   });
 
   it("pages the trail for admins only, with no gaps or duplicates", async () => {

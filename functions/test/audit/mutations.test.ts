@@ -11,9 +11,7 @@ import { startStorageServer, type StorageServer } from "../../loopback/storage.j
 import { startTransferServer, type TransferServer } from "../../loopback/transfer.js";
 import { apiGroups } from "../../src/api/groups.js";
 import { transferApi } from "../../src/api/transfer.js";
-import { ATLAS_PATH } from "../../src/services/atlas.js";
-import { AUDIT, type AuditEntry } from "../../src/store/audit.js";
-import { firestore } from "../../src/store/firebase.js";
+import type { AuditEntry } from "../../src/store/audit.js";
 import {
   seedServiceFields,
   startMetadataServer,
@@ -32,20 +30,16 @@ import {
   type TestServer,
 } from "../helpers/server.js";
 import { mint } from "../keys/helpers.js";
+import { auditEntries, seedAtlasPoint } from "./helpers.js";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
-
-async function entries(): Promise<AuditEntry[]> {
-  const snap = await firestore().collection(AUDIT).orderBy("__name__").get();
-  return snap.docs.map((d) => d.data() as AuditEntry);
-}
 
 /** The one entry of `action`, checked for who, key, datasets, path and body digest. */
 async function entryOf(
   action: string,
   expected: { actor: string; keyId?: string | null; datasets: string[]; path: string; body?: unknown },
 ): Promise<AuditEntry> {
-  const found = (await entries()).filter((e) => e.action === action);
+  const found = await auditEntries(action);
   assert.equal(found.length, 1, `one ${action} entry: ${JSON.stringify(found)}`);
   const e = found[0]!;
   assert.equal(e.actor, expected.actor, action);
@@ -118,18 +112,7 @@ describe("audit entries: saved searches, pull requests, site reports, atlas veri
   });
 
   it("atlas verification: who verified, through which key, and the point's digests before and after", async () => {
-    await firestore()
-      .doc(`${ATLAS_PATH}/p`)
-      .set({
-        title: "p",
-        timestamp: 1,
-        location: [1, 2, 3],
-        locationkey: "1_2_3",
-        id: "p",
-        user: PERSONAS.reader,
-        dataset: PRIVATE_DS,
-        verified: false,
-      });
+    await seedAtlasPoint("p");
     const key = await mint(api.url, writer, { name: "curate", datasets: [PRIVATE_DS], role: "clio_write" });
     const res = await send(key.key, "POST", "/v2/atlas-verify/p");
     const e = await entryOf("atlas.verify", {

@@ -5,16 +5,11 @@
  * dependency ships (see chromium.ts), so `npm install` is all it needs.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import os from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium as playwright, type BrowserContext } from "playwright-core";
 import { personaTokens, PRIVATE_DS, seedPersonas } from "../helpers/server.js";
 import { clearFirestore } from "../setup/hooks.js";
-import { bundledChromium } from "./chromium.js";
 import {
   NWB,
   seedDatasetFiles,
@@ -22,81 +17,41 @@ import {
   startFilesFixture,
   type FilesFixture,
 } from "../files/fixture.js";
+import { launchBrowser, servePage, type Browser, type PageServer, type Served } from "./page.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const h5wasmDist = path.resolve(here, "../../../node_modules/h5wasm/dist/esm");
+
+const html = path.join(here, "h5wasm.html");
 
 /**
  * The page, its worker (kept inside the page as a text script, served as a module) and h5wasm's
  * ESM build, from a third loopback origin.
  */
-async function servePage(): Promise<{ url: string; close(): Promise<void> }> {
-  const files: Record<string, string> = {
-    "/": path.join(here, "h5wasm.html"),
-  };
-  const server = http.createServer((req, res) => {
-    const p = (req.url ?? "/").split("?")[0]!;
-    if (p === "/h5wasm-worker.js") {
-      readFile(files["/"]!, "utf8").then(
-        (html) => {
-          const worker = /<script id="worker" type="text\/plain">([\s\S]*?)<\/script>/.exec(html)?.[1] ?? "";
-          res.writeHead(200, { "content-type": "text/javascript" }).end(worker);
-        },
-        () => res.writeHead(500).end(),
-      );
-      return;
-    }
-    const file = files[p] ?? (p.startsWith("/h5wasm/") ? path.join(h5wasmDist, path.basename(p)) : undefined);
-    if (!file) {
-      res.writeHead(404).end();
-      return;
-    }
-    readFile(file).then(
-      (data) => {
-        const type = file.endsWith(".html") ? "text/html" : "text/javascript";
-        res.writeHead(200, { "content-type": type, "content-length": data.length }).end(data);
-      },
-      () => res.writeHead(404).end(),
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+async function h5wasmFile(p: string): Promise<Served | undefined> {
+  if (p === "/") return html;
+  if (p === "/h5wasm-worker.js") {
+    const page = await readFile(html, "utf8");
+    return { script: /<script id="worker" type="text\/plain">([\s\S]*?)<\/script>/.exec(page)?.[1] ?? "" };
+  }
+  return p.startsWith("/h5wasm/") ? path.join(h5wasmDist, path.basename(p)) : undefined;
 }
 
 describe("h5wasm in a real browser", function () {
   this.timeout(120_000);
   let fx: FilesFixture;
-  let page: { url: string; close(): Promise<void> };
-  let browser: BrowserContext;
-  let profile: string;
+  let page: PageServer;
+  let browser: Browser;
 
   before(async () => {
-    const chromium = await bundledChromium();
     fx = await startFilesFixture();
-    page = await servePage();
-    profile = await mkdtemp(path.join(os.tmpdir(), "neurofire-profile-"));
-    browser = await playwright.launchPersistentContext(profile, {
-      executablePath: chromium.executablePath,
-      env: { ...process.env, ...chromium.env },
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    page = await servePage(h5wasmFile);
+    browser = await launchBrowser();
   });
   after(async () => {
     await browser?.close();
     await page?.close();
     await fx?.close();
-    if (profile) await rm(profile, { recursive: true, force: true });
   });
 
   it("reads a slice of the seeded recording through a signed URL, touching a small part of the file", async () => {
@@ -117,7 +72,7 @@ describe("h5wasm in a real browser", function () {
       c0: String(c0),
       c1: String(c1),
     });
-    const tab = await browser.newPage();
+    const tab = await browser.context.newPage();
     const consoleLines: string[] = [];
     tab.on("console", (m) => consoleLines.push(m.text()));
     await tab.goto(`${page.url}/#${hash.toString()}`);

@@ -6,14 +6,11 @@
  * temp directory.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { chromium as playwright, type BrowserContext } from "playwright-core";
 import { ZARR_PATH, zarrValue } from "../../loopback/zarr-seed.js";
 import { personaTokens, PRIVATE_DS, resetToSeed } from "../helpers/server.js";
 import {
@@ -22,7 +19,7 @@ import {
   type CredentialsFixture,
 } from "../files/credentials-fixture.js";
 import { seedDatasetFiles } from "../files/fixture.js";
-import { bundledChromium } from "./chromium.js";
+import { launchBrowser, servePage, type Browser, type PageServer } from "./page.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "../../..");
@@ -41,60 +38,26 @@ async function bundleZarrita(outdir: string): Promise<void> {
   });
 }
 
-async function servePage(bundleDir: string): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    const p = (req.url ?? "/").split("?")[0]!;
-    const file =
-      p === "/"
-        ? path.join(here, "zarr.html")
-        : p.startsWith("/zarrita/")
-          ? path.join(bundleDir, path.basename(p))
-          : undefined;
-    if (!file) {
-      res.writeHead(404).end();
-      return;
-    }
-    readFile(file).then(
-      (data) => {
-        const type = file.endsWith(".html") ? "text/html" : "text/javascript";
-        res.writeHead(200, { "content-type": type, "content-length": data.length }).end(data);
-      },
-      () => res.writeHead(404).end(),
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
-}
-
 describe("zarr in a real browser with a downscoped token", function () {
   this.timeout(120_000);
   let fx: CredentialsFixture;
-  let page: { url: string; close(): Promise<void> };
-  let browser: BrowserContext;
+  let page: PageServer;
+  let browser: Browser;
   let tmp: string;
 
   before(async () => {
-    const chromium = await bundledChromium();
     tmp = await mkdtemp(path.join(os.tmpdir(), "neurofire-zarr-browser-"));
-    await bundleZarrita(path.join(tmp, "bundle"));
+    const bundle = path.join(tmp, "bundle");
+    await bundleZarrita(bundle);
     fx = await startCredentialsFixture();
-    page = await servePage(path.join(tmp, "bundle"));
-    browser = await playwright.launchPersistentContext(path.join(tmp, "profile"), {
-      executablePath: chromium.executablePath,
-      env: { ...process.env, ...chromium.env },
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    page = await servePage((p) =>
+      p === "/"
+        ? path.join(here, "zarr.html")
+        : p.startsWith("/zarrita/")
+          ? path.join(bundle, path.basename(p))
+          : undefined,
+    );
+    browser = await launchBrowser();
   });
   after(async () => {
     await browser?.close();
@@ -124,7 +87,7 @@ describe("zarr in a real browser with a downscoped token", function () {
     const before = apiRequests().length;
     fx.gcs.resetStats();
 
-    const tab = await browser.newPage();
+    const tab = await browser.context.newPage();
     const consoleLines: string[] = [];
     tab.on("console", (m) => consoleLines.push(m.text()));
     await tab.goto(`${page.url}/#${hash.toString()}`);

@@ -12,47 +12,15 @@ import { startStorageServer, type StorageServer } from "../../loopback/storage.j
 import { catalogAdminApi, catalogApi } from "../../src/api/catalog.js";
 import type { ConfigInput } from "../../src/config.js";
 import { CATALOG_COLLECTIONS, catalogDocId, type CatalogRecord } from "../../src/schemas/catalog.js";
-import { contentHash } from "../../src/services/harvest.js";
 import type { IndexPointer } from "../../src/schemas/catalog-search.js";
 import { publishCatalogIndex } from "../../src/services/catalog/search-index.js";
 import { firestore } from "../../src/store/firebase.js";
 import { serve, type TestServer } from "../helpers/server.js";
+import { record } from "./record.js";
+
+export { record };
 
 export const BUCKET = "catalog-test";
-
-type Spec = Partial<CatalogRecord> & Pick<CatalogRecord, "id" | "kind" | "name">;
-
-export function record(spec: Spec): CatalogRecord {
-  const [source, sourceId] = spec.id.split(/:(.*)/s) as [CatalogRecord["source"], string];
-  const content = {
-    source,
-    sourceId,
-    description: "",
-    species: [],
-    brainRegions: [],
-    cellTypes: [],
-    layers: [],
-    markers: [],
-    files: [],
-    links: [],
-    licence: null,
-    citations: [],
-    attributes: {},
-    sourceModified: null,
-    sourceVersion: null,
-    ...spec,
-  };
-  const { harvestedAt, lastSeenRun, withdrawn, withdrawnAt, contentHash: _h, ...rest } = content;
-  void _h;
-  return {
-    ...rest,
-    harvestedAt: harvestedAt ?? "2026-01-01T00:00:00.000Z",
-    contentHash: contentHash(rest),
-    lastSeenRun: lastSeenRun ?? "seed",
-    withdrawn: withdrawn ?? false,
-    withdrawnAt: withdrawnAt ?? null,
-  };
-}
 
 /**
  * The labelled corpus. Test expectations name these ids; `files` URLs use FILES as a placeholder
@@ -309,7 +277,7 @@ export async function startWorld(overrides: Partial<ConfigInput> = {}): Promise<
     storage,
     files,
     records: corpus(files.url),
-    publish: (trigger = "test") => publishCatalogIndex({ ...api.deps, storage }, trigger),
+    publish: (trigger = "test") => publishCatalogIndex(api.deps, trigger),
     async close() {
       await api.close();
       await files.close();

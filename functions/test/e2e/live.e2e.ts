@@ -10,10 +10,10 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { build } from "esbuild";
-import { chromium as playwright, type BrowserContext, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { getAuth } from "firebase-admin/auth";
 import { adminApp, firestore } from "../../src/store/firebase.js";
-import { bundledChromium } from "../browser/chromium.js";
+import { launchBrowser, type Browser } from "../browser/page.js";
 import { apiToken, call, PERSONAS, PRIVATE_DS, seedPersonas } from "../helpers/server.js";
 import { clearFirestore } from "../setup/hooks.js";
 import { readFileSync } from "node:fs";
@@ -67,8 +67,7 @@ interface LiveState {
 
 describe("live updates in a real browser", function () {
   this.timeout(180_000);
-  let browser: BrowserContext;
-  let profile: string;
+  let browser: Browser;
   let bundle: string;
   let bundleDir: string;
 
@@ -87,32 +86,18 @@ describe("live updates in a real browser", function () {
       logLevel: "silent",
     });
     bundle = await readFile(path.join(bundleDir, "live.js"), "utf8");
-    const chromium = await bundledChromium();
-    profile = await mkdtemp(path.join(os.tmpdir(), "neurofire-profile-"));
-    browser = await playwright.launchPersistentContext(profile, {
-      executablePath: chromium.executablePath,
-      env: { ...process.env, ...chromium.env },
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-      ],
-    });
+    browser = await launchBrowser();
     await clearFirestore();
     await seedPersonas();
   });
   after(async () => {
     await browser?.close();
-    if (profile) await rm(profile, { recursive: true, force: true });
     if (bundleDir) await rm(bundleDir, { recursive: true, force: true });
   });
 
   /** A tab on the Hosting origin (so the API is same-origin) running the bundled page. */
   async function livePage(credential: string): Promise<Page> {
-    const tab = await browser.newPage();
+    const tab = await browser.context.newPage();
     await tab.route(`${HOSTING}/live-test/**`, (route) =>
       route.fulfill({
         status: 200,

@@ -31,6 +31,7 @@ import {
 } from "../../schemas/catalog.js";
 import { indexPointerSchema, type IndexPointer } from "../../schemas/catalog-search.js";
 import { createIndexLoader, IndexBuilder, SearchIndex, type SearchDocument } from "../../search/index.js";
+import type { Root } from "../root.js";
 
 export const INDEX_COLLECTION = "catalog_index";
 export const INDEX_POINTER_DOC = "current";
@@ -88,15 +89,19 @@ export interface IndexDeps {
   >;
   now: () => Date;
   log: Logger;
-  /** Replaces the client built from config (tests, benches). */
-  storage?: Storage;
+  /**
+   * The composition root's objects: the Storage client is its `storageClient`. Every caller passes
+   * the root; optional only because services/jobs/catalog-jobs.ts types its root without `get`.
+   */
+  get?: Root["get"];
 }
 
 const pointerRef = (db: Firestore) => db.collection(INDEX_COLLECTION).doc(INDEX_POINTER_DOC);
 
-/** The Storage client, imported only when a blob is read or written (it is slow to import). */
+/** The root's Storage client, its module imported only when a blob is read or written. */
 async function storageOf(deps: IndexDeps): Promise<Storage> {
-  return deps.storage ?? (await import("../../storage/client.js")).storageFor(deps.config);
+  if (!deps.get) throw new Error("the catalog index reads Cloud Storage through the composition root");
+  return deps.get((await import("../clients.js")).storageClient);
 }
 
 /** The search document of a record: the schema's mapping, plus sort keys and a bounded description. */
