@@ -297,6 +297,8 @@ async function runServer(): Promise<void> {
   ]);
   const config = configSchema.parse({
     rateLimits: NO_RATE_LIMITS,
+    // The bench user already holds the 100,000 seeded annotations, the default cap.
+    userStorageCaps: "annotations=1000000",
     projectId: PROJECT,
     tokenSecret: process.env[SECRET_ENV],
   });

@@ -89,18 +89,14 @@ export interface IndexDeps {
   >;
   now: () => Date;
   log: Logger;
-  /**
-   * The composition root's objects: the Storage client is its `storageClient`. Every caller passes
-   * the root; optional only because services/jobs/catalog-jobs.ts types its root without `get`.
-   */
-  get?: Root["get"];
+  /** The composition root's objects: the Storage client is its `storageClient`. */
+  get: Root["get"];
 }
 
 const pointerRef = (db: Firestore) => db.collection(INDEX_COLLECTION).doc(INDEX_POINTER_DOC);
 
 /** The root's Storage client, its module imported only when a blob is read or written. */
 async function storageOf(deps: IndexDeps): Promise<Storage> {
-  if (!deps.get) throw new Error("the catalog index reads Cloud Storage through the composition root");
   return deps.get((await import("../clients.js")).storageClient);
 }
 

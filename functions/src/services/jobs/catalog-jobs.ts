@@ -14,7 +14,7 @@ import { harvestAndIndex } from "../harvest/control.js";
 import type { Root } from "../root.js";
 import { JobCancelled, type JobContext } from "./runner.js";
 
-type Needs = Pick<Root, "db" | "config" | "now" | "log">;
+type Needs = Pick<Root, "db" | "config" | "now" | "log" | "get">;
 
 const harvestInput = z.object({
   source: catalogSourceSchema,
