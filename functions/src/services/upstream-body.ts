@@ -1,10 +1,10 @@
 /**
  * Reads an upstream HTTP body with a byte cap (security review M2): a large or endless answer
  * from neuPrint, the transfer service or any other upstream must not grow one instance's memory
- * without bound. `Content-Length` is checked first; the stream is then counted as it arrives and
- * cancelled as soon as it passes the cap.
+ * without bound. The reading itself is the harvest client's (sources/http.ts).
  */
 import { ApiError } from "../errors.js";
+import { readBodyCapped } from "../sources/http.js";
 
 export class BodyTooLargeError extends Error {
   constructor(readonly limit: number) {
@@ -14,27 +14,8 @@ export class BodyTooLargeError extends Error {
 }
 
 /** The whole body as bytes, or BodyTooLargeError once it passes `maxBytes`. */
-export async function readCapped(response: Response, maxBytes: number): Promise<Buffer> {
-  const declared = Number(response.headers.get("content-length") ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new BodyTooLargeError(maxBytes);
-  }
-  if (!response.body) return Buffer.alloc(0);
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new BodyTooLargeError(maxBytes);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, total);
+export function readCapped(response: Response, maxBytes: number): Promise<Buffer> {
+  return readBodyCapped(response, maxBytes, () => new BodyTooLargeError(maxBytes));
 }
 
 /** The body as text, at most `maxBytes` of it read (the rest is dropped); for error messages. */

@@ -178,14 +178,22 @@ export function nodeHttpsFetch(options: TlsOptions): FetchLike {
 /** SECLEVEL=1 cipher list, for hosts whose server key OpenSSL 3 calls too weak. */
 export const weakTlsFetch: FetchLike = nodeHttpsFetch({ ciphers: "DEFAULT@SECLEVEL=1" });
 
-/** Reads a body up to `maxBytes`; beyond that the read stops and a non-retryable error is thrown. */
-export async function readCapped(res: Response, maxBytes: number, url: string): Promise<Uint8Array> {
+/**
+ * Reads a whole body, refusing one over `maxBytes` (security review M2): `Content-Length` is
+ * checked first, then the stream is counted as it arrives and cancelled once it passes the cap.
+ * `tooLarge` makes the caller's error (with the declared length when that was the reason).
+ */
+export async function readBodyCapped(
+  res: Response,
+  maxBytes: number,
+  tooLarge: (declared?: number) => Error,
+): Promise<Buffer> {
   const declared = Number(res.headers.get("content-length") ?? NaN);
   if (declared > maxBytes) {
     await res.body?.cancel().catch(() => undefined);
-    throw new UpstreamError(`${url} is ${declared} bytes, above the ${maxBytes}-byte cap`, url, res.status);
+    throw tooLarge(declared);
   }
-  if (!res.body) return new Uint8Array();
+  if (!res.body) return Buffer.alloc(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
   const reader = (res.body as ReadableStream<Uint8Array>).getReader();
@@ -195,11 +203,20 @@ export async function readCapped(res: Response, maxBytes: number, url: string): 
     total += value.byteLength;
     if (total > maxBytes) {
       await reader.cancel().catch(() => undefined);
-      throw new UpstreamError(`${url} sent more than the ${maxBytes}-byte cap`, url, res.status);
+      throw tooLarge();
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks);
+  return Buffer.concat(chunks, total);
+}
+
+/** Reads a body up to `maxBytes`; beyond that the read stops and a non-retryable error is thrown. */
+export function readCapped(res: Response, maxBytes: number, url: string): Promise<Uint8Array> {
+  return readBodyCapped(res, maxBytes, (declared) =>
+    declared === undefined
+      ? new UpstreamError(`${url} sent more than the ${maxBytes}-byte cap`, url, res.status)
+      : new UpstreamError(`${url} is ${declared} bytes, above the ${maxBytes}-byte cap`, url, res.status),
+  );
 }
 
 class HostGate {
