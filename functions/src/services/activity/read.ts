@@ -13,7 +13,14 @@ import {
   activityMetaSchema,
   type ActivityDatasetDoc,
 } from "../../schemas/activity.js";
-import { ACTIVITY_DATASETS, ACTIVITY_META, CATALOG_DOC, objectPrefix, trunc5 } from "./ingest.js";
+import {
+  ACTIVITY_DATASETS,
+  ACTIVITY_META,
+  CATALOG_DOC,
+  objectPrefix,
+  trunc5,
+  type ActivityDataset,
+} from "./ingest.js";
 
 export const MAX_ACTIVITY_DATASETS = 2000;
 const MAX_OBJECT_BYTES = 64 * 1024 * 1024;
@@ -91,14 +98,8 @@ export async function trace(store: ActivityStore, doc: ActivityDatasetDoc, idx: 
   return { trace: values, idx_neuron: idx, dataset_id: doc.dataset_id };
 }
 
-interface StoredBehavior {
-  velocity: number[];
-  head: number[];
-  angular: number[];
-  pumping?: number[];
-  reversals: unknown;
-  events: unknown;
-}
+/** `behavior.json.gz` holds what ingest wrote. */
+type StoredBehavior = ActivityDataset["behavior"];
 
 /** WormWideWeb's behaviour shape: velocity x10, floats truncated to 5 decimals, `f` only with pumping. */
 export async function behavior(store: ActivityStore, doc: ActivityDatasetDoc) {
