@@ -35,26 +35,36 @@ export function pathCost(g: Digraph, path: number[], weighted: boolean): number 
   return d;
 }
 
-/** Single-source Dijkstra over the whole graph (networkx runs it to exhaustion, target=None). */
-export function distances(g: Digraph, source: number, weighted: boolean): Float64Array {
+/**
+ * Single-source Dijkstra over the whole graph (networkx runs it to exhaustion, target=None); with
+ * `direction` "in", over reversed edges: the cost from every node to `start`.
+ */
+export function distances(
+  g: Digraph,
+  start: number,
+  weighted: boolean,
+  direction: "out" | "in" = "out",
+): Float64Array {
   const n = g.names.length;
   const dist = new Float64Array(n).fill(Infinity);
   const seen = new Float64Array(n).fill(Infinity);
   const done = new Uint8Array(n);
   const heap = new MinHeap(g.size + 1);
-  seen[source] = 0;
-  heap.push(0, source);
+  const edges = direction === "out" ? g.out : g.inn;
+  seen[start] = 0;
+  heap.push(0, start);
   while (heap.length > 0) {
     const d = heap.peekKey();
     const v = heap.pop();
     if (done[v]) continue;
     done[v] = 1;
     dist[v] = d;
-    for (const e of g.out[v]!) {
+    for (const e of edges[v]!) {
+      const u = direction === "out" ? e.to : e.from;
       const vu = d + cost(e, weighted);
-      if (!done[e.to] && vu < seen[e.to]!) {
-        seen[e.to] = vu;
-        heap.push(vu, e.to);
+      if (!done[u] && vu < seen[u]!) {
+        seen[u] = vu;
+        heap.push(vu, u);
       }
     }
   }
@@ -218,29 +228,6 @@ export function hopLimitedShortestPaths(
   return { paths, truncated };
 }
 
-/** Cost from every node to `target` (Dijkstra over reversed edges): Yen's A* heuristic. */
-function distancesTo(g: Digraph, target: number, weighted: boolean): Float64Array {
-  const n = g.names.length;
-  const dist = new Float64Array(n).fill(Infinity);
-  const done = new Uint8Array(n);
-  const heap = new MinHeap(g.size + 1);
-  dist[target] = 0;
-  heap.push(0, target);
-  while (heap.length > 0) {
-    const v = heap.pop();
-    if (done[v]) continue;
-    done[v] = 1;
-    for (const e of g.inn[v]!) {
-      const c = dist[v]! + cost(e, weighted);
-      if (c < dist[e.from]!) {
-        dist[e.from] = c;
-        heap.push(c, e.from);
-      }
-    }
-  }
-  return dist;
-}
-
 /**
  * One cheapest path avoiding `blockedNodes` and `blockedEdges` (`from * n + to`), or undefined.
  * A* guided by the exact distances to the target in the whole graph (`toTarget`): blocking only
@@ -301,7 +288,8 @@ export function kShortestPaths(
 ): PathsResult & { costs: number[] } {
   if (source === target) return { paths: [[source]], costs: [0], truncated: false };
   const n = g.names.length;
-  const toTarget = distancesTo(g, target, weighted);
+  // Cost from every node to the target: the A* guide of cheapestPath.
+  const toTarget = distances(g, target, weighted, "in");
   const work = { steps: g.size };
   const first = cheapestPath(g, source, target, weighted, new Set(), new Set(), toTarget, work);
   if (!first) return { paths: [], costs: [], truncated: false };
